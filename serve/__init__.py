@@ -1,0 +1,1 @@
+"""Ray Serve applications (LLM prompt endpoint, delay prediction endpoint): later issues."""

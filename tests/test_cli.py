@@ -1,0 +1,51 @@
+"""The `rayline` CLI: one clear line and the right exit code on bad input, JSON for scripts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import good_rows
+
+from rayline.cli import main
+
+
+def test_missing_source_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
+    dest = tmp_path / "out"
+    code = main(["etl", str(tmp_path / "missing.csv"), "--out", str(dest)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "missing.csv" in err
+    assert not dest.exists()
+
+
+def test_glob_matching_nothing_exits_2(tmp_path, capsys):
+    code = main(["etl", str(tmp_path / "*.csv"), "--out", str(tmp_path / "out")])
+    assert code == 2 and "no files match" in capsys.readouterr().err
+
+
+def test_bad_encoding_flag_names_the_flag(tmp_path, capsys):
+    code = main(["etl", str(tmp_path), "--out", str(tmp_path / "o"), "--encoding", "klingon"])
+    assert code == 2 and "--encoding" in capsys.readouterr().err
+
+
+def test_only_empty_files_exit_3_with_a_clear_message(write_csv, tmp_path, capsys):
+    write_csv("in/a.csv", raw=b"")
+    code = main(["etl", str(tmp_path / "in"), "--out", str(tmp_path / "out")])
+    assert code == 3
+    assert "no data rows" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_etl_json_in_a_fresh_process_says_which_ray_it_used(write_csv, tmp_path):
+    source = write_csv("a.csv", good_rows(12))
+    done = subprocess.run([sys.executable, "-m", "rayline.cli", "etl", str(source), "--out",
+                           str(tmp_path / "out"), "--json", "--num-cpus", "1"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "RAY_ADDRESS": ""})
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads(done.stdout)
+    assert manifest["rows_out"] == 12
+    assert "Ray: in-process" in done.stderr
