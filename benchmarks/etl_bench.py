@@ -84,6 +84,7 @@ def _result(settings: EtlBenchSettings, source: Path, baseline: dict, base_run: 
                                 f"baseline {baseline[key]}, rayline {manifest[key]}")
     size_mb = manifest["bytes_in"] / 1e6
     ray_seconds, base_seconds = manifest["seconds"], baseline["seconds"]
+    connect = manifest["timings"].get("connect", 0.0)
     return {
         "benchmark": "etl", "copies": settings.copies, "files": settings.files, "source": str(source),
         "input_mb": round(size_mb, 1), "rows_in": manifest["rows_in"], "rows_out": manifest["rows_out"],
@@ -94,6 +95,8 @@ def _result(settings: EtlBenchSettings, source: Path, baseline: dict, base_run: 
         "rayline_wall_seconds_with_ray_start": round(ray_run.wall_seconds, 2),
         "peak_rss_mb": round(ray_run.peak_tree_mb, 1),
         "baseline_peak_rss_mb": round(base_run.peak_tree_mb, 1),
+        "ray_connect_seconds": connect,
+        "ratio_with_ray_start": round(base_seconds / (ray_seconds + connect), 3),
         "rayline_timings": manifest["timings"], "cpus": os.cpu_count(),
         "settings": asdict(settings),
     }

@@ -118,8 +118,3 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return x ^ (x >> np.uint64(31))
 
-
-def feature_schema() -> pa.Schema:
-    """Arrow schema of the feature columns `add_features` appends."""
-    return pa.schema([(LABEL, pa.bool_()), ("dep_hour", pa.int32()), ("dep_weekday", pa.int32()),
-                      *[(c, pa.int32()) for c in CODE_COLUMNS], (SPLIT, pa.string())])
