@@ -1,5 +1,9 @@
 # rayline: the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3.11
+# This machine's pip config names index folders that do not exist; hide that noise only.
+QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.rayline-installed
@@ -13,9 +17,9 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install -q --upgrade pip
-	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0
-	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@$(BIN)/python -m pip install -q --upgrade pip $(QUIET_PIP)
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q torch==2.13.0 $(QUIET_PIP)
+	@$(BIN)/python -m pip install -q -e '.[dev]' $(QUIET_PIP)
 	@touch $(STAMP)
 	@echo "installed into $(VENV)"
 

@@ -22,6 +22,8 @@ _BOM = b"\xef\xbb\xbf"
 _HEADER_LIMIT = 1 << 20
 _SCAN_PIECE = 16 << 20
 _GLOB_CHARS = "*?["
+_MIN_TASKS = 4  # cut a small input into at least this many chunks, so every core gets work
+_MIN_CHUNK = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,12 @@ class InputPlan:
 
 
 def plan_input(source: str, opts: CsvOptions, chunk_bytes: int) -> InputPlan:
-    """Resolve `source`, read each header and cut the data into chunks of about `chunk_bytes`."""
+    """Resolve `source`, read each header and cut the data into chunks of at most `chunk_bytes`
+    (smaller when the whole input is small, so that it still spreads over several tasks)."""
     filesystem, paths = resolve_paths(source)
     files = tuple(_inspect(filesystem, path, opts) for path in paths)
+    data_bytes = sum(f.size - f.data_start for f in files if f.status == "ok")
+    chunk_bytes = min(chunk_bytes, max(_MIN_CHUNK, -(-data_bytes // _MIN_TASKS)))
     chunks: list[ChunkRef] = []
     for index, info in enumerate(files):
         if info.status == "ok":

@@ -60,6 +60,7 @@ def run_etl(source: str, dest: str, spec: EtlSpec | None = None, *, force: bool 
     started = time.perf_counter()
     plan = plan_input(source, spec.csv, spec.chunk_bytes)
     timings = {"plan": time.perf_counter() - started}
+    log.info("%d input files (%.1f MB), %d chunks", len(plan.files), plan.bytes_in / 1e6, len(plan.chunks))
     dest_fs, dest_path = resolve_dest(dest)
     fp = mf.fingerprint(plan, spec)
     previous = mf.read_json(dest_fs, f"{dest_path}/{mf.MANIFEST}")
@@ -75,6 +76,7 @@ def run_etl(source: str, dest: str, spec: EtlSpec | None = None, *, force: bool 
         mark = time.perf_counter()
         vocab = scan_vocabulary(plan, spec)
         timings["vocabulary"] = time.perf_counter() - mark
+        log.info("vocabularies: %s", ", ".join(f"{len(v)} {k}" for k, v in vocab.items()))
         mark = time.perf_counter()
         stats = _transform(plan, spec, vocab, dest_fs, staging)
         timings["transform"] = time.perf_counter() - mark

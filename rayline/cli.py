@@ -62,7 +62,7 @@ def _add_data(commands) -> None:
     scale = data.add_parser("scale", help="write N year-shifted copies of flights over K files")
     scale.add_argument("--copies", type=int, default=30)
     scale.add_argument("--files", type=int, default=None, help="default: one per copy")
-    scale.add_argument("--out", default=None, help="default: data/scaled/c<copies>")
+    scale.add_argument("--out", default=None, help="default: data/scaled/c<copies>-f<files>")
     scale.add_argument("--source", default="data/raw/flights.csv")
     scale.set_defaults(run=_data_scale)
 
@@ -130,7 +130,7 @@ def _data_scale(args: argparse.Namespace) -> int:
     from rayline.report import key_value_table
 
     files = args.files or args.copies
-    out = args.out or f"data/scaled/c{args.copies}"
+    out = args.out or f"data/scaled/c{args.copies}-f{files}"
     with Progress(console=_err, transient=True) as progress:
         task = progress.add_task(f"writing {files} files", total=files)
         written = scale_flights(args.source, args.copies, files, out,
