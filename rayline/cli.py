@@ -3,7 +3,9 @@
     rayline data fetch | data scale --copies N --files K --out DIR
     rayline cluster start | status | stop
     rayline etl SOURCE --out DEST [--force] [--json]
-    rayline bench etl [--copies 30] [--json]
+    rayline train --data DEST [--workers N] [--gpus-per-worker G] [--epochs E] [--batch-size B]
+    rayline models list
+    rayline bench etl [--copies 30] [--json]   |   rayline bench train [--json]
 
 Errors become one line on stderr and a non-zero exit code (2: bad input or settings).
 """
@@ -50,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_data(commands)
     _add_cluster(commands)
     _add_etl(commands)
+    _add_train(commands)
     _add_bench(commands)
     return parser
 
@@ -102,6 +105,30 @@ def _add_etl(commands) -> None:
     etl.set_defaults(run=_etl)
 
 
+def _add_train(commands) -> None:
+    train = commands.add_parser("train", help="train the delay model with Ray Train (TorchTrainer)")
+    train.add_argument("--data", default="data/processed/flights", help="an ETL output folder")
+    train.add_argument("--workers", type=int, default=2)
+    train.add_argument("--gpus-per-worker", type=float, default=0.0,
+                       help="GPUs per worker (default: use GPUs when the cluster has them)")
+    train.add_argument("--cpu", action="store_true", help="train on CPU even if GPUs are present")
+    train.add_argument("--epochs", type=int, default=3)
+    train.add_argument("--batch-size", type=int, default=1024, help="global batch, split over workers")
+    train.add_argument("--lr", type=float, default=3e-3)
+    train.add_argument("--storage-path", default="data/train_runs", help="checkpoints (local or s3://)")
+    train.add_argument("--keep-checkpoints", type=int, default=2, help="keep the best K by val AUC")
+    train.add_argument("--max-failures", type=int, default=1)
+    train.add_argument("--registry", default="models")
+    train.add_argument("--json", action="store_true")
+    train.add_argument("--address", default=None, help="Ray address (see `rayline etl --help`)")
+    train.set_defaults(run=_train)
+    models = commands.add_parser("models", help="the model registry").add_subparsers()
+    listing = models.add_parser("list", help="registered runs and their metrics")
+    listing.add_argument("--registry", default="models")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=_models_list)
+
+
 def _add_bench(commands) -> None:
     bench = commands.add_parser("bench", help="benchmarks against an in-run baseline").add_subparsers()
     etl = bench.add_parser("etl", help="rayline ETL vs plain pyarrow in one process")
@@ -110,6 +137,14 @@ def _add_bench(commands) -> None:
     etl.add_argument("--json", action="store_true")
     etl.add_argument("--results-dir", default="benchmarks/results")
     etl.set_defaults(run=_bench_etl)
+    train = bench.add_parser("train", help="Ray Train (2 CPU workers) vs a single-process loop")
+    train.add_argument("--data", default="data/processed/flights")
+    train.add_argument("--workers", type=int, default=2)
+    train.add_argument("--epochs", type=int, default=2)
+    train.add_argument("--batch-size", type=int, default=1024)
+    train.add_argument("--json", action="store_true")
+    train.add_argument("--results-dir", default="benchmarks/results")
+    train.set_defaults(run=_bench_train)
 
 
 def _data_fetch(args: argparse.Namespace) -> int:
@@ -201,6 +236,54 @@ def _etl(args: argparse.Namespace) -> int:
         states = ", ".join(f"{f['path']}: {f['status'].replace('_', ' ')}" for f in report.manifest["files"])
         _err.print(f"rayline: no data rows in {args.source} ({states})", highlight=False)
         return 3
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pipelines.train_config import TrainSpec
+    from pipelines.train_ray import run_train
+    from rayline.report import train_summary
+
+    fail_at = os.environ.get("RAYLINE_TEST_FAIL_AT_EPOCH")  # test-only fault injection
+    spec = TrainSpec(data=args.data, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                     use_gpu=False if args.cpu else None, epochs=args.epochs, batch_size=args.batch_size,
+                     learning_rate=args.lr, storage_path=args.storage_path,
+                     keep_checkpoints=args.keep_checkpoints, max_failures=args.max_failures,
+                     registry=args.registry, fail_at_epoch=int(fail_at) if fail_at else None)
+    report = run_train(spec, ray_address=args.address)
+    if args.json:
+        print(json.dumps({"run_id": report.run_id, "model_dir": report.model_dir, "best": report.best,
+                          "baselines": report.baselines, "history": report.history}, indent=1))
+    else:
+        train_summary(_out, report)
+    return 0
+
+
+def _models_list(args: argparse.Namespace) -> int:
+    from pipelines.model_registry import list_models
+    from rayline.report import models_table
+
+    runs = list_models(args.registry)
+    if args.json:
+        print(json.dumps(runs, indent=1))
+    else:
+        _out.print(models_table(runs))
+    return 0
+
+
+def _bench_train(args: argparse.Namespace) -> int:
+    from benchmarks.train_bench import TrainBenchSettings, run_train_benchmark
+
+    from rayline.report import key_value_table
+
+    settings = TrainBenchSettings(data=args.data, workers=args.workers, epochs=args.epochs,
+                                  batch_size=args.batch_size, results_dir=args.results_dir)
+    result = run_train_benchmark(settings, log=lambda m: _err.print(m, highlight=False))
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        flat = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
+        _out.print(key_value_table("training benchmark", flat))
     return 0
 
 

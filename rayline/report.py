@@ -46,3 +46,37 @@ def key_value_table(title: str, rows: dict) -> Table:
     for key, value in rows.items():
         table.add_row(str(key), f"{value:,}" if isinstance(value, int) else str(value))
     return table
+
+
+def train_summary(console: Console, report) -> None:
+    """Per-epoch metrics, then the MLP against the two baselines on the same validation split."""
+    epochs = Table(title=f"training {report.run_id} ({report.workers} "
+                         f"{'GPU' if report.use_gpu else 'CPU'} workers)", title_justify="left")
+    for name in ("epoch", "attempt", "train loss", "val AUC", "val log loss", "val accuracy", "samples/s"):
+        epochs.add_column(name, justify="right")
+    for h in report.history:
+        epochs.add_row(str(h["epoch"]), str(h["attempt"]), f"{h['train_loss']:.4f}", f"{h['val_auc']:.4f}",
+                       f"{h['val_log_loss']:.4f}", f"{h['val_accuracy']:.4f}", f"{h['samples_per_s']:,.0f}")
+    console.print(epochs)
+    compare = Table(title="validation split", title_justify="left")
+    for name in ("model", "AUC", "log loss", "accuracy"):
+        compare.add_column(name, justify="right" if name != "model" else "left")
+    rows = [("always majority", report.baselines["majority"]),
+            ("logistic regression", report.baselines["logistic_regression"]),
+            (f"MLP (best: epoch {report.best['epoch']})", report.best)]
+    for name, m in rows:
+        compare.add_row(name, f"{m['val_auc']:.4f}", f"{m['val_log_loss']:.4f}", f"{m['val_accuracy']:.4f}")
+    console.print(compare)
+    console.print(f"model registered: {report.model_dir} (models/latest points at it)")
+
+
+def models_table(runs: list[dict]) -> Table:
+    """`rayline models list`: one row per registered run."""
+    table = Table(title="model registry", title_justify="left")
+    for name in ("run", "latest", "best epoch", "val AUC", "val log loss", "val accuracy", "LR AUC"):
+        table.add_column(name, justify="left" if name == "run" else "right")
+    for r in runs:
+        table.add_row(r["run_id"], "*" if r["latest"] else "", str(r["epoch"]), f"{r['val_auc']:.4f}",
+                      f"{r['val_log_loss']:.4f}", f"{r['val_accuracy']:.4f}",
+                      f"{r['logistic_regression_auc']:.4f}")
+    return table
