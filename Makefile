@@ -28,15 +28,19 @@ data: install
 
 demo: data
 	@$(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights
+	@$(BIN)/rayline train --data data/processed/flights --epochs 3
+	@$(BIN)/rayline models list
 
 test: install
 	@$(BIN)/python -m pytest -q
 
 bench: data
 	@$(BIN)/rayline bench etl --copies 30
+	@test -f data/processed/flights/_manifest.json || $(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights
+	@$(BIN)/rayline bench train
 
 lint: install
 	@$(BIN)/ruff check .
 
 clean:
-	rm -rf data/processed data/scaled benchmarks/results/*.json benchmarks/results/*.png
+	rm -rf data/processed data/scaled data/train_runs models benchmarks/results/*.json benchmarks/results/*.png

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 
 from cluster.auth import send_token_if_available
-from cluster.errors import ClusterError
+from cluster.errors import ClusterError, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> RayCo
     """Connect to Ray once per process, choosing the cluster as the module docstring says."""
     import ray
 
+    if num_cpus is not None and num_cpus < 1:
+        raise ConfigError(f"--num-cpus must be at least 1, got {num_cpus} (tasks would never run)")
     if ray.is_initialized():
         return RayConnection("already connected", None, None)
     env_address = os.environ.get("RAY_ADDRESS") or None

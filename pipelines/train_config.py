@@ -16,7 +16,7 @@ class TrainSpec:
     gpus_per_worker: float = 0.0  # 0: use GPUs when the cluster has them; >0: require them
     use_gpu: bool | None = None  # None: decided from the cluster
     epochs: int = 3
-    batch_size: int = 1024  # global: split evenly over the workers
+    batch_size: int = 1024  # per worker (Ray Train's convention): one step sees workers x batch_size rows
     learning_rate: float = 3e-3
     embedding_dim: int = 8
     hidden: tuple[int, ...] = (64, 32)
@@ -31,14 +31,8 @@ class TrainSpec:
         for name in ("workers", "epochs", "batch_size", "keep_checkpoints", "embedding_dim"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if self.batch_size < self.workers:
-            raise ConfigError(f"--batch-size {self.batch_size} is smaller than --workers {self.workers}")
         if self.gpus_per_worker < 0 or self.learning_rate <= 0 or self.max_failures < 0:
             raise ConfigError("--gpus-per-worker and --max-failures must be >= 0, --lr > 0")
-
-    @property
-    def per_worker_batch_size(self) -> int:
-        return self.batch_size // self.workers
 
     def to_json(self) -> dict:
         return asdict(self)

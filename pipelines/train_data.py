@@ -53,15 +53,18 @@ def check_training_data(path: str) -> TrainingData:
     return TrainingData(path, manifest, vocab)
 
 
-def split_datasets(data: TrainingData) -> dict:
-    """Ray Datasets of the train and valid splits, holding only the model's columns."""
+def split_datasets(data: TrainingData, seed: int = 13) -> dict:
+    """Ray Datasets of the train and valid splits, holding only the model's columns; the
+    training rows are shuffled once (the ETL output is in time order)."""
     import ray.data
     from ray.data.expressions import col
 
     files = [os.path.join(data.path, o["file"]) for o in data.manifest["outputs"]]
     rows = ray.data.read_parquet(files, columns=[*MODEL_COLUMNS, SPLIT])
-    return {name: rows.filter(expr=col(SPLIT) == name).select_columns(list(MODEL_COLUMNS)).materialize()
-            for name in ("train", "valid")}
+    splits = {name: rows.filter(expr=col(SPLIT) == name).select_columns(list(MODEL_COLUMNS))
+              for name in ("train", "valid")}
+    splits["train"] = splits["train"].random_shuffle(seed=seed)
+    return {name: ds.materialize() for name, ds in splits.items()}
 
 
 def normalisation(train) -> tuple[tuple[float, ...], tuple[float, ...]]:

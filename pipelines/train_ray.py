@@ -32,6 +32,7 @@ from pipelines.train_metrics import add_batch, empty_sums, finish
 
 log = logging.getLogger(__name__)
 _STATE = "state.pt"
+_FETCH_BATCHES = 64  # mini-batches per block fetched from Ray Data
 
 
 class InjectedFailure(RuntimeError):
@@ -79,23 +80,30 @@ def train_loop_per_worker(config: dict) -> None:
 
 
 def _train_epoch(model, optimiser, shard, spec: TrainSpec, device: torch.device) -> dict:
+    """One pass over this worker's shard. Rows arrive from Ray Data in large blocks (one
+    Arrow-to-tensor conversion each), are permuted, and are cut into the mini-batches the
+    optimiser steps on; equal shards give every worker the same number of steps for DDP."""
     model.train()
     loss_fn = torch.nn.BCEWithLogitsLoss()
     sums = torch.zeros(2, dtype=torch.float64, device=device)
     first = last = None
+    step = spec.batch_size
     started = time.perf_counter()
-    for batch in shard.iter_torch_batches(batch_size=spec.per_worker_batch_size,
-                                          local_shuffle_buffer_size=4 * spec.per_worker_batch_size):
-        codes, numeric, label = batch_tensors(batch, device)
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(codes, numeric)
-        loss = loss_fn(logits.float(), label)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        last = loss.detach()
-        first = last if first is None else first
-        sums += torch.stack([last.double() * len(label), torch.tensor(len(label), device=device)])
+    for block in shard.iter_torch_batches(batch_size=_FETCH_BATCHES * step, prefetch_batches=2):
+        codes, numeric, label = batch_tensors(block, device)
+        order = torch.randperm(len(label), device=device)
+        for begin in range(0, len(label), step):
+            index = order[begin:begin + step]
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                logits = model(codes[index], numeric[index])
+            loss = loss_fn(logits.float(), label[index])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            last = loss.detach()
+            first = last if first is None else first
+            sums[0] += last.double() * len(index)
+            sums[1] += len(index)
     if first is None:
         first = last = torch.zeros((), device=device)
     seconds = torch.tensor([time.perf_counter() - started], dtype=torch.float64, device=device)
@@ -117,7 +125,7 @@ def _validate(model, dataset, spec: TrainSpec, device: torch.device, rank: int) 
         model.eval()
         sums = empty_sums(device)
         with torch.no_grad():
-            for batch in dataset.iter_torch_batches(batch_size=8 * spec.per_worker_batch_size):
+            for batch in dataset.iter_torch_batches(batch_size=_FETCH_BATCHES * spec.batch_size):
                 codes, numeric, label = batch_tensors(batch, device)
                 with torch.autocast(device_type=device.type, dtype=torch.bfloat16,
                                     enabled=device.type == "cuda"):
@@ -166,7 +174,7 @@ def run_train(spec: TrainSpec, ray_address: str | None = None) -> TrainReport:
     data = check_training_data(spec.data)
     ensure_ray(ray_address)
     use_gpu = _decide_gpu(spec)
-    datasets = split_datasets(data)
+    datasets = split_datasets(data, spec.seed)
     means, stds = normalisation(datasets["train"])
     baselines = _fit_baselines_in_one_process(data, means, stds)
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]

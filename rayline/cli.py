@@ -113,7 +113,8 @@ def _add_train(commands) -> None:
                        help="GPUs per worker (default: use GPUs when the cluster has them)")
     train.add_argument("--cpu", action="store_true", help="train on CPU even if GPUs are present")
     train.add_argument("--epochs", type=int, default=3)
-    train.add_argument("--batch-size", type=int, default=1024, help="global batch, split over workers")
+    train.add_argument("--batch-size", type=int, default=1024,
+                       help="rows per worker per step (a step sees workers x batch-size rows)")
     train.add_argument("--lr", type=float, default=3e-3)
     train.add_argument("--storage-path", default="data/train_runs", help="checkpoints (local or s3://)")
     train.add_argument("--keep-checkpoints", type=int, default=2, help="keep the best K by val AUC")
@@ -273,7 +274,6 @@ def _models_list(args: argparse.Namespace) -> int:
 
 def _bench_train(args: argparse.Namespace) -> int:
     from benchmarks.train_bench import TrainBenchSettings, run_train_benchmark
-
     from rayline.report import key_value_table
 
     settings = TrainBenchSettings(data=args.data, workers=args.workers, epochs=args.epochs,

@@ -49,3 +49,10 @@ def test_etl_json_in_a_fresh_process_says_which_ray_it_used(write_csv, tmp_path)
     manifest = json.loads(done.stdout)
     assert manifest["rows_out"] == 12
     assert "Ray: in-process" in done.stderr
+
+
+def test_zero_cpus_is_refused_not_a_hang(write_csv, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    source = write_csv("a.csv", good_rows(3))
+    code = main(["etl", str(source), "--out", str(tmp_path / "out"), "--num-cpus", "0"])
+    assert code == 2 and "--num-cpus" in capsys.readouterr().err
