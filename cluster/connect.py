@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import dataclass
 
 from cluster.auth import send_token_if_available
@@ -36,6 +37,19 @@ def running_local_cluster() -> str | None:
     return read_ray_address(None)
 
 
+def check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """ClusterError within seconds when nothing listens at a host:port address (ray.init
+    itself retries for minutes). 'auto', 'local' and other forms are left to Ray."""
+    host_port = address.removeprefix("ray://").removeprefix("http://").rsplit("/", 1)[0]
+    host, _, port = host_port.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise ClusterError(f"cannot reach Ray at {address}: {e.strerror or e}") from e
+
+
 def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> RayConnection:
     """Connect to Ray once per process, choosing the cluster as the module docstring says."""
     import ray
@@ -54,6 +68,7 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> RayCo
     else:
         mode, target = "in-process", None
     if target:
+        check_reachable(target)
         send_token_if_available()
         kwargs = {"address": target}
     else:

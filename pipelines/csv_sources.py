@@ -12,6 +12,7 @@ import fnmatch
 import os
 from dataclasses import dataclass
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 
 from cluster.errors import InputError
@@ -36,6 +37,7 @@ class SourceFile:
     status: str  # "ok", "empty" (zero bytes) or "header_only"
     column_names: tuple[str, ...] = ()
     data_start: int = 0
+    first_data_line: int = 2  # line number of the first byte after the header
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,10 @@ def plan_input(source: str, opts: CsvOptions, chunk_bytes: int) -> InputPlan:
     """Resolve `source`, read each header and cut the data into chunks of at most `chunk_bytes`
     (smaller when the whole input is small, so that it still spreads over several tasks)."""
     filesystem, paths = resolve_paths(source)
-    files = tuple(_inspect(filesystem, path, opts) for path in paths)
+    try:
+        files = tuple(_inspect(filesystem, path, opts) for path in paths)
+    except (OSError, pa.ArrowException) as e:
+        raise InputError(f"cannot read {source}: {e}") from e
     data_bytes = sum(f.size - f.data_start for f in files if f.status == "ok")
     chunk_bytes = min(chunk_bytes, max(_MIN_CHUNK, -(-data_bytes // _MIN_TASKS)))
     chunks: list[ChunkRef] = []
@@ -68,6 +73,13 @@ def plan_input(source: str, opts: CsvOptions, chunk_bytes: int) -> InputPlan:
 
 def resolve_paths(source: str) -> tuple[pafs.FileSystem, list[str]]:
     """The sorted CSV file paths a file, folder or glob names; InputError when there are none."""
+    try:
+        return _resolve_paths(source)
+    except (OSError, pa.ArrowException) as e:
+        raise InputError(f"cannot read {source}: {e}") from e
+
+
+def _resolve_paths(source: str) -> tuple[pafs.FileSystem, list[str]]:
     if "://" in source:
         filesystem, path = pafs.FileSystem.from_uri(source)
         prefix = source[: len(source) - len(path)] if source.endswith(path) else ""
@@ -114,7 +126,12 @@ def _inspect(filesystem: pafs.FileSystem, path: str, opts: CsvOptions) -> Source
     with filesystem.open_input_file(fs_path) as f:
         head = f.read(min(info.size, _HEADER_LIMIT))
     skip = len(_BOM) if head.startswith(_BOM) else 0
-    end = head.find(b"\n", skip)
+    header_line = 1
+    while True:  # blank lines before the header are skipped, and counted
+        end = head.find(b"\n", skip)
+        if end < 0 or head[skip:end].strip():
+            break
+        skip, header_line = end + 1, header_line + 1
     if end < 0 and info.size > _HEADER_LIMIT:
         raise InputError(f"{path}: no end of header line in the first {_HEADER_LIMIT} bytes")
     header_bytes = head[skip: end if end >= 0 else len(head)].rstrip(b"\r")
@@ -124,7 +141,7 @@ def _inspect(filesystem: pafs.FileSystem, path: str, opts: CsvOptions) -> Source
     data_start = end + 1 if end >= 0 else info.size
     rest_blank = data_start >= info.size or not head[data_start:].strip() and info.size <= _HEADER_LIMIT
     status = "header_only" if rest_blank else "ok"
-    return SourceFile(path, info.size, info.mtime_ns, status, names, data_start)
+    return SourceFile(path, info.size, info.mtime_ns, status, names, data_start, header_line + 1)
 
 
 def _parse_header(header: bytes, path: str, opts: CsvOptions) -> tuple[str, ...]:
@@ -140,8 +157,9 @@ def _parse_header(header: bytes, path: str, opts: CsvOptions) -> tuple[str, ...]
             problems.append(f"missing columns {missing}")
         if unexpected:
             problems.append(f"unexpected columns {unexpected}")
-        if len(set(names)) != len(names):
-            problems.append("repeated column names")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            problems.append(f"repeated columns {repeated}")
         raise InputError(f"{path}: header does not match the flights schema: {'; '.join(problems)}")
     return names
 
@@ -153,7 +171,7 @@ def _fs_path(filesystem: pafs.FileSystem, path: str) -> str:
 def _chunks_of(filesystem: pafs.FileSystem, info: SourceFile, file_index: int,
                first_index: int, chunk_bytes: int) -> list[ChunkRef]:
     """Chunks covering the data rows of one file; large files are cut at record boundaries."""
-    bounds = [(info.data_start, 2)]
+    bounds = [(info.data_start, info.first_data_line)]
     if info.size - info.data_start > chunk_bytes:
         bounds = _record_boundaries(filesystem, info, chunk_bytes)
     ends = [start for start, _ in bounds[1:]] + [info.size]
@@ -164,8 +182,8 @@ def _chunks_of(filesystem: pafs.FileSystem, info: SourceFile, file_index: int,
 def _record_boundaries(filesystem: pafs.FileSystem, info: SourceFile,
                        chunk_bytes: int) -> list[tuple[int, int]]:
     """(byte offset, line number) of each chunk start: a newline with an even count of quotes before it."""
-    bounds = [(info.data_start, 2)]
-    pos, lines, quotes = info.data_start, 1, 0
+    bounds = [(info.data_start, info.first_data_line)]
+    pos, lines, quotes = info.data_start, info.first_data_line - 1, 0
     target = info.data_start + chunk_bytes
     with filesystem.open_input_file(_fs_path(filesystem, info.path)) as f:
         f.seek(info.data_start)

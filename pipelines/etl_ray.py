@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from ray.data import Datasource
 
 from cluster.connect import ensure_ray
+from cluster.errors import InputError
 from pipelines import manifest as mf
 from pipelines.csv_chunk import ChunkRef, read_categories
 from pipelines.csv_sources import InputPlan, plan_input
@@ -62,6 +63,7 @@ def run_etl(source: str, dest: str, spec: EtlSpec | None = None, *, force: bool 
     timings = {"plan": time.perf_counter() - started}
     log.info("%d input files (%.1f MB), %d chunks", len(plan.files), plan.bytes_in / 1e6, len(plan.chunks))
     dest_fs, dest_path = resolve_dest(dest)
+    _check_dest(plan, dest, dest_fs, dest_path)
     fp = mf.fingerprint(plan, spec)
     previous = mf.read_json(dest_fs, f"{dest_path}/{mf.MANIFEST}")
     if not force and _up_to_date(previous, fp, dest_fs, dest_path):
@@ -92,6 +94,18 @@ def resolve_dest(dest: str) -> tuple[pafs.FileSystem, str]:
     if "://" in dest:
         return pafs.FileSystem.from_uri(dest)
     return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(dest))
+
+
+def _check_dest(plan: InputPlan, dest: str, filesystem: pafs.FileSystem, path: str) -> None:
+    """InputError (before Ray starts) for an output folder that cannot or must not be used."""
+    if any(os.path.dirname(f.path.rstrip("/")) == path.rstrip("/") for f in plan.files):
+        raise InputError(f"--out {dest} is the folder of the input files; choose another folder")
+    try:
+        if filesystem.get_file_info(path).type == pafs.FileType.File:
+            raise InputError(f"--out {dest} is a file, not a folder")
+        filesystem.create_dir(path, recursive=True)
+    except (OSError, pa.ArrowException) as e:
+        raise InputError(f"cannot create the output folder {dest}: {e}") from e
 
 
 def scan_vocabulary(plan: InputPlan, spec: EtlSpec) -> Vocabulary:
@@ -155,7 +169,7 @@ def _commit(plan: InputPlan, spec: EtlSpec, fp: str, vocab: Vocabulary, stats: l
         dest_fs.move(path, f"{dest_path}/{out['file']}")
     dest_fs.move(f"{staging}/{mf.QUARANTINE}", f"{dest_path}/{mf.QUARANTINE}")
     mf.write_json(dest_fs, f"{dest_path}/{mf.VOCAB}", vocabulary_to_json(vocab))
-    timings["total"] = time.perf_counter() - started - timings.get("connect", 0.0)
+    timings["total"] = time.perf_counter() - started
     manifest = mf.build_manifest(plan, spec, stats, engine="ray", dest=dest_path,
                                  input_fingerprint=fp, outputs=outputs, timings=timings)
     manifest["quarantine_files"] = sorted(

@@ -23,6 +23,7 @@ class Column:
     nullable: bool = False
     min_value: float | None = None
     max_value: float | None = None
+    code_length: int | None = None  # text codes: exactly this many ASCII letters or digits
 
     @property
     def kind(self) -> str:
@@ -49,11 +50,11 @@ FLIGHTS_COLUMNS: tuple[Column, ...] = (
     Column("arr_time", _I32, nullable=True, min_value=0, max_value=2400),
     Column("sched_arr_time", _I32, min_value=0, max_value=2359),
     Column("arr_delay", _F64, nullable=True, min_value=-1440, max_value=2880),
-    Column("carrier", _STR),
+    Column("carrier", _STR, code_length=2),
     Column("flight", _I32, min_value=1, max_value=99999),
     Column("tailnum", _STR, nullable=True),
-    Column("origin", _STR),
-    Column("dest", _STR),
+    Column("origin", _STR, code_length=3),
+    Column("dest", _STR, code_length=3),
     Column("air_time", _F64, nullable=True, min_value=0, max_value=1440),
     Column("distance", _F64, min_value=1, max_value=20000),
     Column("hour", _I32, min_value=0, max_value=23),

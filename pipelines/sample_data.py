@@ -78,16 +78,17 @@ def scale_flights(source: str | os.PathLike, copies: int, files: int, out_dir: s
     out = Path(out_dir)
     stamp = {"source": str(source.resolve()), "source_bytes": source.stat().st_size,
              "copies": copies, "files": files}
-    done = _read_stamp(out)
-    if done and done.get("stamp") == stamp:
-        return [WrittenFile(f["path"], f["bytes"], False) for f in done["files"]]
-    out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("part-*.csv"):
-        old.unlink()
     header, body = source.read_bytes().split(b"\n", 1)
     row_ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10) + 1
     if files > len(row_ends) * copies:
         raise ConfigError(f"--files {files} is more than the {len(row_ends) * copies} rows to write")
+    done = _read_stamp(out)
+    if done and done.get("stamp") == stamp and _all_present(done["files"]):
+        return [WrittenFile(f["path"], f["bytes"], False) for f in done["files"]]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "_scale.json").unlink(missing_ok=True)
+    for old in out.glob("part-*.csv"):
+        old.unlink()
     plan = _rows_per_file(len(row_ends) * copies, files)
     result = _write_scaled(header + b"\n", body, row_ends, copies, plan, out, on_file)
     (out / "_scale.json").write_text(json.dumps(
@@ -131,6 +132,10 @@ def _write_scaled(header: bytes, body: bytes, row_ends: np.ndarray, copies: int,
                 handle, file_index = None, file_index + 1
                 left = plan[file_index] if file_index < len(plan) else 0
     return written
+
+
+def _all_present(files: list[dict]) -> bool:
+    return all(os.path.isfile(f["path"]) and os.path.getsize(f["path"]) == f["bytes"] for f in files)
 
 
 def _read_stamp(out: Path) -> dict | None:

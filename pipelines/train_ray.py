@@ -63,7 +63,9 @@ def train_loop_per_worker(config: dict) -> None:
     device = ray.train.torch.get_device()
     torch.manual_seed(spec.seed)
     model = ray.train.torch.prepare_model(
-        DelayMLP(config["vocab_sizes"], config["means"], config["stds"], spec.embedding_dim, spec.hidden))
+        DelayMLP(config["vocab_sizes"], config["means"], config["stds"], spec.embedding_dim, spec.hidden),
+        # the only buffers are the constant normalisation statistics: no broadcast every step
+        parallel_strategy_kwargs={"broadcast_buffers": False})
     optimiser = torch.optim.Adam(model.parameters(), lr=spec.learning_rate)
     checkpoint = ray.train.get_checkpoint()
     fresh = {"epoch": 0, "history": [], "attempt": 0}

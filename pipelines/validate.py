@@ -55,6 +55,8 @@ def _rule_masks(table: pa.Table) -> list[tuple[str, object, np.ndarray]]:
             checks.append((column.name, lambda v: "missing required value", _mask(pc.is_null(values))))
         if column.min_value is not None:
             checks.append((column.name, _range_reason(column), _mask(_out_of_range(values, column))))
+        if column.code_length is not None:
+            checks.append((column.name, _code_reason(column.code_length), _mask(_bad_code(values, column))))
     for name in _CLOCK_COLUMNS:
         minutes = pc.fill_null(pc.greater_equal(pc.remainder(table.column(name), 100), 60), False)
         checks.append((name, lambda v: f"{v} is not a clock time (minutes must be < 60)", _mask(minutes)))
@@ -70,6 +72,18 @@ def _out_of_range(values: pa.ChunkedArray, column: Column) -> pa.ChunkedArray:
     if pa.types.is_floating(column.type):
         bad = pc.or_(bad, pc.is_nan(values))
     return pc.fill_null(bad, False)
+
+
+def _bad_code(values: pa.ChunkedArray, column: Column) -> pa.ChunkedArray:
+    wrong_length = pc.not_equal(pc.utf8_length(values), column.code_length)
+    bad = pc.or_(wrong_length, pc.invert(pc.ascii_is_alnum(values)))
+    return pc.fill_null(bad, False)
+
+
+def _code_reason(length: int):
+    def describe(value: object) -> str:
+        return f"{value!r} is not a code of {length} ASCII letters or digits"
+    return describe
 
 
 def _range_reason(column: Column):

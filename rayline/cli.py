@@ -165,7 +165,7 @@ def _data_scale(args: argparse.Namespace) -> int:
     from pipelines.sample_data import scale_flights
     from rayline.report import key_value_table
 
-    files = args.files or args.copies
+    files = args.files if args.files is not None else args.copies
     out = args.out or f"data/scaled/c{args.copies}-f{files}"
     with Progress(console=_err, transient=True) as progress:
         task = progress.add_task(f"writing {files} files", total=files)
@@ -202,9 +202,13 @@ def _cluster_status(args: argparse.Namespace) -> int:
 
     rows = {"address": status.address, "nodes alive": status.nodes_alive,
             "dashboard": status.dashboard_url or "-"}
-    for name in ("CPU", "GPU", "memory", "object_store_memory"):
+    for name in ("CPU", "GPU"):
         if name in status.resources:
             rows[name] = f"{status.available.get(name, 0):,.0f} free of {status.resources[name]:,.0f}"
+    for name in ("memory", "object_store_memory"):
+        if name in status.resources:
+            free, total = status.available.get(name, 0) / 2**30, status.resources[name] / 2**30
+            rows[name] = f"{free:,.1f} GiB free of {total:,.1f} GiB"
     _out.print(key_value_table("Ray cluster", rows))
     return 0
 
@@ -230,12 +234,12 @@ def _etl(args: argparse.Namespace) -> int:
     report = run_etl(args.source, args.out, spec, force=args.force,
                      ray_address=args.address, num_cpus=args.num_cpus)
     if args.json:
-        print(json.dumps(report.manifest, indent=1))
+        print(json.dumps({**report.manifest, "up_to_date": report.skipped}, indent=1))
     else:
         etl_summary(_out, report.manifest, report.skipped)
     if report.rows_in == 0:
         states = ", ".join(f"{f['path']}: {f['status'].replace('_', ' ')}" for f in report.manifest["files"])
-        _err.print(f"rayline: no data rows in {args.source} ({states})", highlight=False)
+        _err.print(f"rayline: no data rows in {args.source} ({states})", highlight=False, soft_wrap=True)
         return 3
     return 0
 
@@ -291,7 +295,8 @@ def _bench_etl(args: argparse.Namespace) -> int:
     from benchmarks.etl_bench import EtlBenchSettings, run_etl_benchmark
     from rayline.report import key_value_table
 
-    settings = EtlBenchSettings(copies=args.copies, files=args.files or args.copies,
+    settings = EtlBenchSettings(copies=args.copies,
+                                files=args.files if args.files is not None else args.copies,
                                 results_dir=args.results_dir)
     result = run_etl_benchmark(settings, log=lambda m: _err.print(m, highlight=False))
     if args.json:

@@ -24,7 +24,8 @@ def etl_summary(console: Console, manifest: dict, skipped: bool) -> None:
     if manifest["rows_rejected"]:
         console.print(f"[yellow]{manifest['rows_rejected']:,} rejected rows are in "
                       f"{manifest['dest']}/_quarantine/ with file, line and reason[/yellow]")
-    console.print(f"output: {manifest['dest']} ({len(manifest['outputs'])} Parquet files)")
+    count = len(manifest["outputs"])
+    console.print(f"output: {manifest['dest']} ({count} Parquet file{'' if count == 1 else 's'})")
 
 
 def _files_table(files: list[dict]) -> Table:

@@ -68,3 +68,15 @@ def test_large_file_is_cut_at_record_boundaries_outside_quotes(write_csv):
         assert data[chunk.start - 1:chunk.start] == b"\n"
     assert rows == 3000
     assert starts[0] == 2 and starts == sorted(starts)
+
+
+def test_blank_lines_before_the_header_are_skipped_and_counted(write_csv):
+    path = write_csv("blank.csv", raw=("\n\n" + HEADER + "\n" + "\n".join(good_rows(3)) + "\n").encode())
+    plan = plan_input(str(path), CsvOptions(), 1 << 20)
+    assert plan.files[0].status == "ok" and plan.chunks[0].first_line == 4
+
+
+def test_repeated_column_is_named(write_csv):
+    path = write_csv("rep.csv", good_rows(1), header=HEADER.replace("time_hour", "year"))
+    with pytest.raises(InputError, match=r"repeated columns \['year'\]"):
+        plan_input(str(path), CsvOptions(), 1 << 20)

@@ -39,3 +39,14 @@ def test_scale_rejects_bad_arguments(flights_csv, tmp_path):
         scale_flights(flights_csv, 0, 1, tmp_path)
     with pytest.raises(InputError, match="no such file"):
         scale_flights(tmp_path / "nope.csv", 1, 1, tmp_path)
+
+
+def test_failed_scale_keeps_nothing_stale(flights_csv, tmp_path):
+    out = tmp_path / "scaled"
+    scale_flights(flights_csv, 1, 2, out)
+    with pytest.raises(ConfigError, match="--files"):
+        scale_flights(flights_csv, 1, 10**7, out)
+    assert len(list(out.glob("part-*.csv"))) == 2  # checked before anything was deleted
+    (out / "part-00000.csv").unlink()
+    again = scale_flights(flights_csv, 1, 2, out)
+    assert any(f.written for f in again) and len(list(out.glob("part-*.csv"))) == 2

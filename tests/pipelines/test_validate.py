@@ -42,3 +42,12 @@ def test_leap_day_is_valid_only_in_leap_years():
 
 def test_valid_rows_pass():
     assert find_violations(table_of(good_rows(50))) == []
+
+
+@pytest.mark.parametrize("bad", [" UA", "U\x00A", "UAL", "U"])
+def test_carrier_must_be_a_two_character_code(bad):
+    lines = good_rows(2)
+    lines[1] = lines[1].replace(",UA,", f",{bad},")
+    [violation] = find_violations(table_of(lines))
+    assert (violation.row, violation.field) == (1, "carrier")
+    assert "not a code of 2 ASCII letters or digits" in violation.reason

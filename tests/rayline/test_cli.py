@@ -56,3 +56,20 @@ def test_zero_cpus_is_refused_not_a_hang(write_csv, tmp_path, capsys, monkeypatc
     source = write_csv("a.csv", good_rows(3))
     code = main(["etl", str(source), "--out", str(tmp_path / "out"), "--num-cpus", "0"])
     assert code == 2 and "--num-cpus" in capsys.readouterr().err
+
+
+def test_unreachable_address_fails_fast_with_exit_4(write_csv, tmp_path):
+    source = write_csv("a.csv", good_rows(3))
+    done = subprocess.run([sys.executable, "-m", "rayline.cli", "etl", str(source), "--out",
+                           str(tmp_path / "out"), "--address", "127.0.0.1:1"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4 and "cannot reach Ray at 127.0.0.1:1" in done.stderr
+
+
+def test_output_that_is_a_file_or_the_input_folder_exits_2(write_csv, tmp_path, capsys):
+    source = write_csv("in/a.csv", good_rows(3))
+    (tmp_path / "afile").write_text("x")
+    assert main(["etl", str(source), "--out", str(tmp_path / "afile")]) == 2
+    assert "is a file" in capsys.readouterr().err
+    assert main(["etl", str(source), "--out", str(tmp_path / "in")]) == 2
+    assert "folder of the input files" in capsys.readouterr().err
