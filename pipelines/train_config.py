@@ -21,6 +21,7 @@ class TrainSpec:
     embedding_dim: int = 8
     hidden: tuple[int, ...] = (64, 32)
     seed: int = 13
+    cache_shard_mb: int = 1024  # keep a worker's shard on its device after epoch 1 if it fits
     storage_path: str = "data/train_runs"
     keep_checkpoints: int = 2
     max_failures: int = 1

@@ -64,35 +64,41 @@ def train_loop_per_worker(config: dict) -> None:
     torch.manual_seed(spec.seed)
     model = ray.train.torch.prepare_model(
         DelayMLP(config["vocab_sizes"], config["means"], config["stds"], spec.embedding_dim, spec.hidden),
-        # the only buffers are the constant normalisation statistics: no broadcast every step
-        parallel_strategy_kwargs={"broadcast_buffers": False})
+        # The only buffers are the constant normalisation statistics: no broadcast every step.
+        # A static graph and bucket views save a copy and a check per step (measured here:
+        # 7.9 ms/step vs 9.3 for plain DDP; 3.3 ms of it is compute, the rest gloo's all-reduce).
+        parallel_strategy_kwargs={"broadcast_buffers": False, "static_graph": True,
+                                  "gradient_as_bucket_view": True})
     optimiser = torch.optim.Adam(model.parameters(), lr=spec.learning_rate)
     checkpoint = ray.train.get_checkpoint()
     fresh = {"epoch": 0, "history": [], "attempt": 0}
     state = _restore(checkpoint, model, optimiser) if checkpoint else fresh
     attempt = state["attempt"] + (1 if checkpoint else 0)
     train, valid = ray.train.get_dataset_shard("train"), ray.train.get_dataset_shard("valid")
+    cache = _ShardCache(spec.cache_shard_mb << 20, _FETCH_BATCHES * spec.batch_size)
     for epoch in range(state["epoch"] + 1, spec.epochs + 1):
         if spec.fail_at_epoch == epoch and checkpoint is None and rank == world - 1:
             raise InjectedFailure(f"injected test fault: worker {rank} at the start of epoch {epoch}")
-        metrics = {"epoch": epoch, "attempt": attempt, **_train_epoch(model, optimiser, train, spec, device)}
+        metrics = {"epoch": epoch, "attempt": attempt,
+                   **_train_epoch(model, optimiser, train, spec, device, cache)}
         metrics.update(_validate(model, valid, spec, device, rank))
         state["history"].append(metrics)
         _report(metrics, model, optimiser, state["history"], attempt, rank)
 
 
-def _train_epoch(model, optimiser, shard, spec: TrainSpec, device: torch.device) -> dict:
-    """One pass over this worker's shard. Rows arrive from Ray Data in large blocks (one
-    Arrow-to-tensor conversion each), are permuted, and are cut into the mini-batches the
-    optimiser steps on; equal shards give every worker the same number of steps for DDP."""
+def _train_epoch(model, optimiser, shard, spec: TrainSpec, device: torch.device,
+                 cache: _ShardCache) -> dict:
+    """One pass over this worker's shard. The first epoch streams it from Ray Data in large
+    blocks (one Arrow-to-tensor conversion each) and keeps it on the device when it fits
+    `cache_shard_mb`; later epochs then reshuffle the cached rows instead of re-reading.
+    Equal shards give every worker the same number of steps, as DDP needs."""
     model.train()
     loss_fn = torch.nn.BCEWithLogitsLoss()
     sums = torch.zeros(2, dtype=torch.float64, device=device)
-    first = last = None
+    losses: list[torch.Tensor] = []
     step = spec.batch_size
     started = time.perf_counter()
-    for block in shard.iter_torch_batches(batch_size=_FETCH_BATCHES * step, prefetch_batches=2):
-        codes, numeric, label = batch_tensors(block, device)
+    for codes, numeric, label in cache.blocks(shard, device):
         order = torch.randperm(len(label), device=device)
         for begin in range(0, len(label), step):
             index = order[begin:begin + step]
@@ -102,21 +108,44 @@ def _train_epoch(model, optimiser, shard, spec: TrainSpec, device: torch.device)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
-            last = loss.detach()
-            first = last if first is None else first
-            sums[0] += last.double() * len(index)
+            losses = [losses[0] if losses else loss.detach(), loss.detach()]
+            sums[0] += loss.detach().double() * len(index)
             sums[1] += len(index)
-    if first is None:
-        first = last = torch.zeros((), device=device)
+    first, last = losses or [torch.zeros((), device=device)] * 2
     seconds = torch.tensor([time.perf_counter() - started], dtype=torch.float64, device=device)
     _all_reduce(sums)
     _all_reduce(seconds, dist.ReduceOp.MAX if dist.is_initialized() else None)
-    losses = torch.stack([first, last]).float()
-    _all_reduce(losses)
+    pair = torch.stack([first, last]).float()
+    _all_reduce(pair)
     world = dist.get_world_size() if dist.is_initialized() else 1
     return {"train_loss": float(sums[0] / sums[1]), "train_rows": int(sums[1]),
-            "first_batch_loss": float(losses[0] / world), "last_batch_loss": float(losses[1] / world),
-            "epoch_seconds": float(seconds[0]), "samples_per_s": float(sums[1] / seconds[0])}
+            "first_batch_loss": float(pair[0] / world), "last_batch_loss": float(pair[1] / world),
+            "epoch_seconds": float(seconds[0]), "samples_per_s": float(sums[1] / seconds[0]),
+            "shard_cached": cache.complete}
+
+
+class _ShardCache:
+    """This worker's training rows as tensors on its device, kept while under a byte budget."""
+
+    def __init__(self, budget_bytes: int, fetch_rows: int):
+        self.budget, self.fetch_rows = budget_bytes, fetch_rows
+        self.parts: list[tuple[torch.Tensor, ...]] | None = []
+        self.complete = False
+
+    def blocks(self, shard, device: torch.device):
+        if self.complete:
+            yield tuple(torch.cat(column) for column in zip(*self.parts, strict=True))
+            return
+        used = 0
+        for block in shard.iter_torch_batches(batch_size=self.fetch_rows, prefetch_batches=2):
+            tensors = batch_tensors(block, device)
+            used += sum(t.element_size() * t.numel() for t in tensors)
+            if self.parts is not None:
+                self.parts = self.parts + [tensors] if used <= self.budget else None
+            yield tensors
+        self.complete = self.parts is not None
+        if self.complete and len(self.parts) > 1:
+            self.parts = [tuple(torch.cat(column) for column in zip(*self.parts, strict=True))]
 
 
 def _validate(model, dataset, spec: TrainSpec, device: torch.device, rank: int) -> dict:
