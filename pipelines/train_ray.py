@@ -22,7 +22,7 @@ import torch
 import torch.distributed as dist
 
 from cluster.connect import ensure_ray
-from cluster.errors import ConfigError
+from cluster.errors import ConfigError, PipelineError
 from pipelines.baselines import fit_baselines
 from pipelines.delay_model import DelayMLP, batch_tensors
 from pipelines.model_registry import register_model
@@ -211,9 +211,15 @@ def run_train(spec: TrainSpec, ray_address: str | None = None) -> TrainReport:
     run_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     log.info("training %s: %d %s workers, %d epochs", run_id, spec.workers, "GPU" if use_gpu else "CPU",
              spec.epochs)
-    result = _trainer(spec, data, means, stds, datasets, use_gpu, run_id).fit()
+    from ray.train import TrainingFailedError
+
+    try:
+        result = _trainer(spec, data, means, stds, datasets, use_gpu, run_id).fit()
+    except TrainingFailedError as e:
+        cause = str(e).strip().splitlines()[-1]  # the worker's exception line, not its traceback
+        raise PipelineError(f"training {run_id} failed (max_failures={spec.max_failures}): {cause}") from e
     if result.error:
-        raise result.error
+        raise PipelineError(f"training {run_id} failed: {result.error}") from result.error
     best_checkpoint, best = max(result.best_checkpoints, key=lambda cm: cm[1]["val_auc"])
     with result.checkpoint.as_directory() as folder:
         history = torch.load(os.path.join(folder, _STATE), weights_only=False)["history"]

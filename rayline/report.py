@@ -74,8 +74,9 @@ def train_summary(console: Console, report) -> None:
 def models_table(runs: list[dict]) -> Table:
     """`rayline models list`: one row per registered run."""
     table = Table(title="model registry", title_justify="left")
-    for name in ("run", "latest", "best epoch", "val AUC", "val log loss", "val accuracy", "LR AUC"):
-        table.add_column(name, justify="left" if name == "run" else "right")
+    table.add_column("run", no_wrap=True, min_width=22)
+    for name in ("latest", "best epoch", "val AUC", "val log loss", "val accuracy", "LR AUC"):
+        table.add_column(name, justify="right")
     for r in runs:
         table.add_row(r["run_id"], "*" if r["latest"] else "", str(r["epoch"]), f"{r['val_auc']:.4f}",
                       f"{r['val_log_loss']:.4f}", f"{r['val_accuracy']:.4f}",

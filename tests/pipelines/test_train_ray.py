@@ -68,3 +68,11 @@ def test_missing_data_and_missing_column_fail_before_any_worker(flights_etl, tmp
         (broken / name).write_text((flights_etl / name).read_text())
     with pytest.raises(InputError, match=r"missing feature column\(s\) \['dest_code'\]"):
         check_training_data(str(broken))
+
+
+def test_failure_past_max_failures_is_a_clear_error(flights_etl, tmp_path):
+    from cluster.errors import PipelineError
+
+    with pytest.raises(PipelineError, match=r"failed \(max_failures=0\).*injected test fault"):
+        run_train(spec(tmp_path, flights_etl, epochs=1, fail_at_epoch=1, max_failures=0))
+    assert not (tmp_path / "models" / "latest").exists()
