@@ -11,6 +11,8 @@ _COUNTS = ("rows_in", "rows_out", "rows_filtered", "rows_rejected")
 def etl_summary(console: Console, manifest: dict, skipped: bool) -> None:
     """The ETL summary: totals, per-file counts where useful, and where rejects went."""
     title = "ETL up to date (nothing to do; --force reruns)" if skipped else "ETL finished"
+    if manifest["rows_in"] == 0:
+        title += ": no data rows"
     table = Table(title=title, title_justify="left")
     for name in (*_COUNTS, "rows_delayed", "MB/s", "seconds"):
         table.add_column(name.replace("rows_", ""), justify="right")
