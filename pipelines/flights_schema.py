@@ -64,12 +64,6 @@ FLIGHTS_COLUMNS: tuple[Column, ...] = (
 
 COLUMNS_BY_NAME: dict[str, Column] = {c.name: c for c in FLIGHTS_COLUMNS}
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in FLIGHTS_COLUMNS)
-LABEL_SOURCE = "arr_delay"
-
-
-def arrow_schema() -> pa.Schema:
-    """The typed Arrow schema of a cleaned flights table, in canonical column order."""
-    return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in FLIGHTS_COLUMNS])
 
 
 def check_header(names: list[str]) -> tuple[list[str], list[str]]:

@@ -16,7 +16,7 @@ import pyarrow.fs as pafs
 from cluster.errors import PipelineError
 from pipelines.csv_sources import InputPlan
 from pipelines.etl_config import EtlSpec
-from pipelines.flights_schema import SCHEMA_VERSION, schema_description
+from pipelines.flights_schema import SCHEMA_NAME, SCHEMA_VERSION, schema_description
 
 MANIFEST = "_manifest.json"
 VOCAB = "_vocab.json"
@@ -46,7 +46,7 @@ def build_manifest(plan: InputPlan, spec: EtlSpec, chunk_stats: list[dict], *, e
         _check_reconciles(entry, entry.get("path", "total"))
     seconds = timings.get("total", 0.0) - timings.get("connect", 0.0)  # the ETL's own time
     return {
-        "schema": {"name": "flights", "version": SCHEMA_VERSION}, "features_version": FEATURES_VERSION,
+        "schema": {"name": SCHEMA_NAME, "version": SCHEMA_VERSION}, "features_version": FEATURES_VERSION,
         "engine": engine, "source": plan.source, "dest": dest, "input_fingerprint": input_fingerprint,
         **totals, "bytes_in": plan.bytes_in, "seconds": round(seconds, 3),
         "mb_per_s": round(plan.bytes_in / 1e6 / seconds, 2) if seconds else None,

@@ -140,8 +140,10 @@ class _ShardCache:
         for block in shard.iter_torch_batches(batch_size=self.fetch_rows, prefetch_batches=2):
             tensors = batch_tensors(block, device)
             used += sum(t.element_size() * t.numel() for t in tensors)
-            if self.parts is not None:
-                self.parts = self.parts + [tensors] if used <= self.budget else None
+            if self.parts is not None and used <= self.budget:
+                self.parts.append(tensors)
+            else:
+                self.parts = None  # over budget: later epochs stream again
             yield tensors
         self.complete = self.parts is not None
         if self.complete and len(self.parts) > 1:

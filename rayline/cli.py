@@ -162,7 +162,7 @@ def _data_fetch(args: argparse.Namespace) -> int:
 def _data_scale(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
-    from pipelines.sample_data import scale_flights
+    from pipelines.sample_data import FLIGHTS_ROWS, scale_flights
     from rayline.report import key_value_table
 
     files = args.files if args.files is not None else args.copies
@@ -175,7 +175,7 @@ def _data_scale(args: argparse.Namespace) -> int:
     fresh = any(f.written for f in written)
     _out.print(key_value_table("scaled flights", {
         "folder": out, "copies": args.copies, "files": len(written),
-        "bytes": total, "rows": 336_776 * args.copies,
+        "bytes": total, "rows": FLIGHTS_ROWS * args.copies,
         "state": "written" if fresh else "already there"}))
     return 0
 
