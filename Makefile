@@ -8,7 +8,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.rayline-installed
 
-.PHONY: install data demo test bench lint clean
+.PHONY: install data demo serve demo-model stop test bench lint clean
 
 install: $(STAMP)
 
@@ -26,10 +26,32 @@ $(STAMP): pyproject.toml
 data: install
 	@$(BIN)/rayline data fetch
 
+# Everything runs on one local Ray cluster (dashboard: http://127.0.0.1:8265), which the demo
+# stops at the end, also on failure; `make serve` leaves the endpoints running instead.
 demo: data
-	@$(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights
+	@$(BIN)/rayline cluster start --num-cpus 4
+	@trap '$(BIN)/rayline serve stop >/dev/null 2>&1; $(BIN)/rayline cluster stop' EXIT; \
+	$(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights && \
+	$(BIN)/rayline train --data data/processed/flights --epochs 3 && \
+	$(BIN)/rayline models list && \
+	$(BIN)/rayline serve start && \
+	$(BIN)/rayline prompt "What is the capital of France? Answer in one word." && \
+	$(BIN)/rayline predict --csv data/raw/flights.csv --rows 5 && \
+	$(BIN)/rayline serve status
+
+serve: data
+	@test -f models/latest/model.pt || $(MAKE) --no-print-directory demo-model
+	@$(BIN)/rayline cluster start --num-cpus 4
+	@$(BIN)/rayline serve start
+	@echo "serving on http://127.0.0.1:8000 (OpenAI routes under /v1, /v1/predict/delay); 'make stop' ends it"
+
+demo-model:
+	@test -f data/processed/flights/_manifest.json || $(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights
 	@$(BIN)/rayline train --data data/processed/flights --epochs 3
-	@$(BIN)/rayline models list
+
+stop:
+	@-$(BIN)/rayline serve stop
+	@$(BIN)/rayline cluster stop
 
 test: install
 	@$(BIN)/python -m pytest -q
@@ -38,6 +60,7 @@ bench: data
 	@$(BIN)/rayline bench etl --copies 30
 	@test -f data/processed/flights/_manifest.json || $(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights
 	@$(BIN)/rayline bench train
+	@$(BIN)/rayline bench serve
 
 lint: install
 	@$(BIN)/ruff check .

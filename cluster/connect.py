@@ -50,8 +50,13 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
         raise ClusterError(f"cannot reach Ray at {address}: {e.strerror or e}") from e
 
 
-def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> RayConnection:
-    """Connect to Ray once per process, choosing the cluster as the module docstring says."""
+def ensure_ray(address: str | None = None, num_cpus: int | None = None,
+               allow_in_process: bool = True) -> RayConnection:
+    """Connect to Ray once per process, choosing the cluster as the module docstring says.
+
+    `allow_in_process=False` is for work that must outlive this process (Serve apps): then
+    no cluster to join is a ClusterError rather than a private in-process Ray.
+    """
     import ray
 
     if num_cpus is not None and num_cpus < 1:
@@ -65,8 +70,11 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None) -> RayCo
         mode, target = "RAY_ADDRESS", env_address
     elif local := running_local_cluster():
         mode, target = "local cluster", local
-    else:
+    elif allow_in_process:
         mode, target = "in-process", None
+    else:
+        raise ClusterError("no Ray cluster to join: start one (`rayline cluster start`), or pass "
+                           "--address / set RAY_ADDRESS")
     if target:
         check_reachable(target)
         send_token_if_available()

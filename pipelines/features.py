@@ -65,15 +65,38 @@ def has_label(table: pa.Table) -> pa.Array:
 def add_features(table: pa.Table, vocab: Vocabulary, spec: FeatureSpec) -> pa.Table:
     """Append the feature columns to a typed, validated flights table."""
     delayed = pc.greater(table.column("arr_delay"), spec.delay_threshold_minutes)
-    dep_hour = pc.cast(pc.divide(table.column("sched_dep_time"), 100), pa.int32())
     days = _days_since_epoch(table)
-    weekday = pa.array(((days + 3) % 7).astype(np.int32))
-    columns = [delayed, dep_hour, weekday]
+    columns = [delayed, _dep_hour(table), _weekday(days)]
     columns += [encode(table.column(name), vocab[name]) for name in CATEGORICAL]
     columns.append(_split_column(table, days, spec))
     for name, values in zip(FEATURE_COLUMNS, columns, strict=True):
         table = table.append_column(name, values)
     return table
+
+
+def model_inputs(table: pa.Table, vocab: Vocabulary) -> dict[str, np.ndarray]:
+    """The model's input columns (codes and numerics) of a typed table, as `add_features` makes them.
+
+    Serving and streaming call this on records that have no label yet.
+    """
+    columns = {f"{name}_code": encode(table.column(name), vocab[name]) for name in CATEGORICAL}
+    columns |= {"dep_hour": _dep_hour(table), "dep_weekday": _weekday(_days_since_epoch(table)),
+                "distance": table.column("distance")}
+    return {name: _numpy(values) for name, values in columns.items()}
+
+
+def _dep_hour(table: pa.Table) -> pa.Array:
+    return pc.cast(pc.divide(table.column("sched_dep_time"), 100), pa.int32())
+
+
+def _weekday(days: np.ndarray) -> pa.Array:
+    return pa.array(((days + 3) % 7).astype(np.int32))
+
+
+def _numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return np.array(values.to_numpy(zero_copy_only=False))  # writable: torch wraps it
 
 
 def encode(values: pa.ChunkedArray | pa.Array, vocabulary: tuple[str, ...]) -> pa.Array:

@@ -63,3 +63,21 @@ def _point_latest(root: Path, run_id: str) -> None:
 
 def _write(path: Path, content: dict) -> None:
     path.write_text(json.dumps(content, indent=1))
+
+
+def load_registered_model(folder: str) -> tuple[torch.nn.Module, dict]:
+    """The model of one run folder (or `models/latest`) in eval mode, with its preprocessing."""
+    from pipelines.delay_model import DelayMLP
+
+    path = Path(folder)
+    missing = [f for f in ("model.pt", "preprocessing.json") if not (path / f).is_file()]
+    if missing:
+        raise InputError(f"{folder} is not a trained model (missing {', '.join(missing)}; "
+                         "train one: `rayline train`)")
+    prep = json.loads((path / "preprocessing.json").read_text())
+    vocab_sizes = [len(prep["vocabulary"][name]) for name in prep["categorical"]]
+    arch = prep["architecture"]
+    model = DelayMLP(vocab_sizes, prep["means"], prep["stds"], arch["embedding_dim"], tuple(arch["hidden"]))
+    model.load_state_dict(torch.load(path / "model.pt", map_location="cpu", weights_only=True))
+    prep["run_id"] = path.resolve().name
+    return model.eval(), prep

@@ -5,7 +5,8 @@
     rayline etl SOURCE --out DEST [--force] [--json]
     rayline train --data DEST [--workers N] [--gpus-per-worker G] [--epochs E] [--batch-size B]
     rayline models list
-    rayline bench etl [--copies 30] [--json]   |   rayline bench train [--json]
+    rayline bench etl [--copies 30] [--json]   |   rayline bench train [--json]   |   bench serve
+    rayline serve start | status | stop   |   rayline prompt "..." [--stream]   |   rayline predict
 
 Errors become one line on stderr and a non-zero exit code (2: bad input or settings).
 """
@@ -53,7 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_cluster(commands)
     _add_etl(commands)
     _add_train(commands)
-    _add_bench(commands)
+    bench = _add_bench(commands)
+    from rayline.cli_serve import add_serving_commands
+
+    add_serving_commands(commands, bench)
     return parser
 
 
@@ -130,7 +134,7 @@ def _add_train(commands) -> None:
     listing.set_defaults(run=_models_list)
 
 
-def _add_bench(commands) -> None:
+def _add_bench(commands):
     bench = commands.add_parser("bench", help="benchmarks against an in-run baseline").add_subparsers()
     etl = bench.add_parser("etl", help="rayline ETL vs plain pyarrow in one process")
     etl.add_argument("--copies", type=int, default=30)
@@ -146,6 +150,7 @@ def _add_bench(commands) -> None:
     train.add_argument("--json", action="store_true")
     train.add_argument("--results-dir", default="benchmarks/results")
     train.set_defaults(run=_bench_train)
+    return bench
 
 
 def _data_fetch(args: argparse.Namespace) -> int:
@@ -309,7 +314,7 @@ def _bench_etl(args: argparse.Namespace) -> int:
 
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
-    for name in ("cluster", "pipelines", "benchmarks"):
+    for name in ("cluster", "pipelines", "benchmarks", "serve"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 

@@ -84,3 +84,43 @@ def models_table(runs: list[dict]) -> Table:
                       f"{r['val_log_loss']:.4f}", f"{r['val_accuracy']:.4f}",
                       f"{r['logistic_regression_auc']:.4f}")
     return table
+
+
+def serving_table(report) -> Table:
+    """Serve applications: route, status and replicas per deployment."""
+    table = Table(title=f"Serve at {report.url}" if report.url else "Serve: no application running",
+                  title_justify="left")
+    for name in ("application", "route", "status", "deployment", "replicas", "message"):
+        table.add_column(name)
+    for app_name, app in report.applications.items():
+        for dep_name, dep in app["deployments"].items():
+            replicas = ", ".join(f"{n} {state.lower()}" for state, n in dep["replicas"].items()) or "-"
+            table.add_row(app_name, app["route"], app["status"], dep_name, replicas,
+                          (dep["message"] or app["message"] or "")[:80])
+    return table
+
+
+def predictions_table(records: list[dict], body: dict) -> Table:
+    """Each scored flight and its probability of arriving more than 15 minutes late."""
+    table = Table(title=f"delay model {body['model']}: P(arrival > 15 min late)", title_justify="left")
+    for name in ("date", "carrier", "flight", "route", "sched dep", "P(delayed)"):
+        table.add_column(name, justify="right" if name in ("flight", "P(delayed)") else "left")
+    for prediction in body["predictions"]:
+        r = records[prediction["index"]]
+        table.add_row(f"{r.get('year')}-{r.get('month'):02}-{r.get('day'):02}", str(r.get("carrier")),
+                      str(r.get("flight", "")), f"{r.get('origin')}->{r.get('dest')}",
+                      f"{r.get('sched_dep_time'):04}", f"{prediction['probability']:.3f}")
+    return table
+
+
+def serve_bench_table(result: dict) -> Table:
+    """Per concurrency: endpoint vs sequential-generate throughput and latencies."""
+    table = Table(title=f"LLM serving benchmark ({result['model']}, max_tokens {result['max_tokens']})",
+                  title_justify="left")
+    for name in ("clients", "tokens/s", "baseline tokens/s", "ratio", "p50 ms", "p95 ms", "TTFT ms"):
+        table.add_column(name, justify="right")
+    for level in result["levels"]:
+        table.add_row(str(level["concurrency"]), f"{level['tokens_per_s']:.1f}",
+                      f"{level['baseline_tokens_per_s']:.1f}", f"{level['ratio']:.2f}",
+                      f"{level['p50_ms']:.0f}", f"{level['p95_ms']:.0f}", f"{level['ttft_ms']:.0f}")
+    return table

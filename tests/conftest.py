@@ -54,3 +54,25 @@ def ray_local():
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def flights_etl(ray_local, flights_csv, tmp_path_factory) -> Path:
+    """The ETL output of the real flights file."""
+    from pipelines.etl_ray import run_etl
+
+    dest = tmp_path_factory.mktemp("etl") / "flights"
+    run_etl(str(flights_csv), str(dest))
+    return dest
+
+
+@pytest.fixture(scope="session")
+def trained_model(flights_etl, tmp_path_factory):
+    """(report, registry folder) of a 2-epoch, 2-worker training run on the real flights ETL."""
+    from pipelines.train_config import TrainSpec
+    from pipelines.train_ray import run_train
+
+    root = tmp_path_factory.mktemp("train")
+    spec = TrainSpec(data=str(flights_etl), workers=2, use_gpu=False, epochs=2,
+                     storage_path=str(root / "runs"), registry=str(root / "models"))
+    return run_train(spec), root / "models"

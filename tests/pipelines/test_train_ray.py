@@ -16,32 +16,23 @@ from pipelines.train_ray import run_train
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="session")
-def flights_etl(ray_local, flights_csv, tmp_path_factory):
-    from pipelines.etl_ray import run_etl
-
-    dest = tmp_path_factory.mktemp("etl") / "flights"
-    run_etl(str(flights_csv), str(dest))
-    return dest
-
-
 def spec(tmp_path, data, **kw) -> TrainSpec:
     return TrainSpec(data=str(data), workers=2, use_gpu=False, storage_path=str(tmp_path / "runs"),
                      registry=str(tmp_path / "models"), **kw)
 
 
-def test_two_cpu_workers_beat_majority_and_register(flights_etl, tmp_path):
-    report = run_train(spec(tmp_path, flights_etl, epochs=2))
+def test_two_cpu_workers_beat_majority_and_register(trained_model):
+    report, registry = trained_model
     assert [h["epoch"] for h in report.history] == [1, 2]
     assert report.baselines["majority"]["val_auc"] == 0.5
     assert report.best["val_auc"] > report.baselines["majority"]["val_auc"] + 0.1
     assert report.best["val_rows"] == report.baselines["majority"]["val_rows"]  # no valid row dropped
-    folder = tmp_path / "models" / report.run_id
+    folder = registry / report.run_id
     assert sorted(os.listdir(folder)) == ["config.json", "metrics.json", "model.pt", "preprocessing.json"]
-    assert os.readlink(tmp_path / "models" / "latest") == report.run_id
+    assert os.readlink(registry / "latest") == report.run_id
     pre = json.loads((folder / "preprocessing.json").read_text())
     assert pre["vocabulary"]["origin"] == ["EWR", "JFK", "LGA"] and len(pre["means"]) == 3
-    [listed] = list_models(str(tmp_path / "models"))
+    [listed] = list_models(str(registry))
     assert listed["run_id"] == report.run_id and listed["latest"]
 
 

@@ -1,0 +1,126 @@
+"""JSON flight records (dicts) to a typed, validated Arrow table: serving and streaming share it.
+
+The batch ETL parses CSV text; a prediction request or a Kafka event carries JSON objects.
+Both end in the same typed columns and the same row rules (`pipelines.validate`), so a
+record is accepted or rejected for the same reason whichever path it took. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.flights_schema import COLUMNS_BY_NAME, Column
+from pipelines.validate import find_violations
+
+# What the model's features are computed from: a prediction needs only these fields.
+FEATURE_INPUTS = ("year", "month", "day", "sched_dep_time", "carrier", "origin", "dest", "distance")
+
+
+@dataclass(frozen=True)
+class RecordError:
+    """Why record number `index` (0-based, in the order given) was not accepted."""
+
+    index: int
+    field: str | None
+    reason: str
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "field": self.field, "reason": self.reason}
+
+
+@dataclass
+class TypedRecords:
+    """The accepted records as a typed table, their indices in the input, and the rejected ones."""
+
+    table: pa.Table
+    indices: list[int]
+    errors: list[RecordError]
+
+
+def records_to_table(records: Sequence[object], columns: Sequence[str],
+                     required: Sequence[str] = ()) -> TypedRecords:
+    """Type `columns` of each record, then apply the schema's row rules.
+
+    A field in `required` must be present (it may still be null where the schema allows);
+    others may be absent and are then null. Fields not in `columns` are ignored.
+    """
+    specs = [COLUMNS_BY_NAME[name] for name in columns]
+    values: dict[str, list] = {c.name: [] for c in specs}
+    indices, errors = [], []
+    for index, record in enumerate(records):
+        row, error = _type_record(index, record, specs, set(required))
+        if error:
+            errors.append(error)
+            continue
+        indices.append(index)
+        for c in specs:
+            values[c.name].append(row[c.name])
+    table = pa.table({c.name: pa.array(values[c.name], type=c.type) for c in specs})
+    violations = find_violations(table)
+    if violations:
+        bad = {v.row for v in violations}
+        errors += [RecordError(indices[v.row], v.field, v.reason) for v in violations]
+        keep = np.array([i not in bad for i in range(table.num_rows)], dtype=bool)
+        table = table.filter(pa.array(keep))
+        indices = [idx for i, idx in enumerate(indices) if i not in bad]
+    errors.sort(key=lambda e: e.index)
+    return TypedRecords(table, indices, errors)
+
+
+def _type_record(index: int, record: object, specs: Sequence[Column],
+                 required: set[str]) -> tuple[dict, RecordError | None]:
+    if not isinstance(record, Mapping):
+        return {}, RecordError(index, None, f"a record must be a JSON object, not {type(record).__name__}")
+    row = {}
+    for column in specs:
+        if column.name not in record:
+            if column.name in required:
+                return {}, RecordError(index, column.name, f"missing field '{column.name}'")
+            row[column.name] = None
+            continue
+        try:
+            row[column.name] = _typed_value(record[column.name], column)
+        except ValueError as e:
+            return {}, RecordError(index, column.name, f"field '{column.name}': {e}")
+    return row, None
+
+
+def _typed_value(value: object, column: Column) -> object:
+    """The Python value of `value` for `column`'s type; ValueError says what is wrong."""
+    if value is None:
+        return None
+    kind = column.kind
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected an integer, got {value!r}")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"expected an integer, got {value!r}")
+        if abs(value) >= 2**31:
+            raise ValueError(f"{value!r} does not fit in 32 bits")
+        return int(value)
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"expected a number, got {value!r}")
+        return float(value)
+    if kind == "timestamp":
+        return _timestamp(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {value!r}")
+    return value
+
+
+def _timestamp(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError(f"expected an ISO-8601 time with a zone, got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as e:
+        raise ValueError(f"{value!r} is not an ISO-8601 time") from e
+    if parsed.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone")
+    return parsed

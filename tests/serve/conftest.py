@@ -1,0 +1,30 @@
+"""One Serve deployment for the serving tests: the real LLM and the delay model trained in-session."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def serve_url(ray_local, trained_model) -> str:
+    """Base URL of Serve with `llm` at / and `delay` at /v1/predict (the session's trained model)."""
+    from ray import serve
+
+    from serve.deploy import deploy_apps
+    from serve.llm_config import LlmSpec, ServeSpec
+
+    report, registry = trained_model
+    port = free_port()
+    spec = ServeSpec(port=port, delay_model=str(registry / "latest"))
+    # Small limits so the back-pressure test can fill them: 16 running + 24 queued.
+    deploy_apps(spec, LlmSpec(max_ongoing_requests=16, max_queued_requests=24))
+    yield f"http://127.0.0.1:{port}"
+    serve.shutdown()
