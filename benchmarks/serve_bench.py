@@ -12,6 +12,7 @@ runs afterwards as a fresh process, so the two never share the CPUs.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import statistics
@@ -65,7 +66,8 @@ def _measure_endpoint(settings: ServeBenchSettings, log: Callable[[str], None]) 
     from serve.llm_config import LlmSpec, ServeSpec
 
     port = _free_port()
-    ray.init(address="local", include_dashboard=False, logging_level="ERROR")
+    ray.init(address="local", include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    logging.getLogger("ray.serve").setLevel(logging.WARNING)
     try:
         log("deploying the LLM endpoint on an in-process Ray ...")
         deploy_apps(ServeSpec(port=port, delay_model=None), LlmSpec(max_queued_requests=256))

@@ -51,7 +51,7 @@ def check_reachable(address: str, timeout_s: float = 5.0) -> None:
 
 
 def ensure_ray(address: str | None = None, num_cpus: int | None = None,
-               allow_in_process: bool = True) -> RayConnection:
+               allow_in_process: bool = True, log_to_driver: bool = True) -> RayConnection:
     """Connect to Ray once per process, choosing the cluster as the module docstring says.
 
     `allow_in_process=False` is for work that must outlive this process (Serve apps): then
@@ -82,7 +82,7 @@ def ensure_ray(address: str | None = None, num_cpus: int | None = None,
     else:
         kwargs = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False}
     try:
-        context = ray.init(logging_level=logging.WARNING, **kwargs)
+        context = ray.init(logging_level=logging.WARNING, log_to_driver=log_to_driver, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as e:
         hint = " (is it running? `rayline cluster status`)" if target else ""
         raise ClusterError(f"could not connect to Ray {mode} {target or ''}{hint}: {e}") from e

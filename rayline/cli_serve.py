@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 
 from rich.console import Console
@@ -105,13 +106,24 @@ def llm_spec_from_args(args: argparse.Namespace):
     return LlmSpec(**overrides)
 
 
+def _quiet_serve_logs(verbose: bool) -> None:
+    """Serve's driver-side INFO lines ("Connecting to existing Serve app ...") only with -v;
+    set after `ray.serve` is imported, which configures its logger."""
+    import ray.serve  # noqa: F401
+
+    logging.getLogger("ray.serve").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def _serve_start(args: argparse.Namespace) -> int:
     from serve.deploy import start_serving
     from serve.llm_config import ServeSpec
 
     spec = ServeSpec(host=args.host, port=args.port, llm=not args.no_llm, delay_model=args.delay_model)
     llm = llm_spec_from_args(args)
-    _err.print("deploying (loading the model takes about half a minute on CPU) ...", highlight=False)
+    _quiet_serve_logs(args.verbose)
+    if spec.llm:
+        _err.print("deploying (the LLM replica loads its model: about half a minute on CPU) ...",
+                   highlight=False)
     report = start_serving(spec, llm, address=args.address)
     return _print_serving(report, args.json)
 

@@ -44,7 +44,7 @@ def start_serving(serve_spec: ServeSpec, llm_spec: LlmSpec, address: str | None 
         if not os.environ.get("RAY_ADDRESS"):
             local, _ = start_local_cluster(LocalClusterSettings())
             notes.append(f"started a local Ray cluster at {local} (stop it: `rayline cluster stop`)")
-    ensure_ray(address, allow_in_process=False)
+    ensure_ray(address, allow_in_process=False, log_to_driver=False)  # replica logs stay in the session
     report = deploy_apps(serve_spec, llm_spec)
     report.notes[:0] = notes
     return report
@@ -77,7 +77,7 @@ def serving_status(address: str | None = None, connect: bool = True) -> ServingR
     from ray import serve
 
     if connect:
-        ensure_ray(address, allow_in_process=False)
+        ensure_ray(address, allow_in_process=False, log_to_driver=False)
     status = serve.status()
     apps = {}
     for name, app in status.applications.items():
@@ -93,7 +93,7 @@ def stop_serving(address: str | None = None) -> bool:
     """Remove every Serve application and Serve itself; returns whether any app was running."""
     from ray import serve
 
-    ensure_ray(address, allow_in_process=False)
+    ensure_ray(address, allow_in_process=False, log_to_driver=False)
     had_apps = bool(serve.status().applications)
     serve.shutdown()
     return had_apps
