@@ -7,6 +7,9 @@ QUIET_PIP := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory"
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.rayline-installed
+# Stops what the demo started: consumer actors (drained), Serve, the broker, the local cluster.
+STOP_ALL := $(BIN)/rayline stream stop --topic flights >/dev/null 2>&1; $(BIN)/rayline serve stop >/dev/null 2>&1; \
+	$(BIN)/rayline kafka stop; $(BIN)/rayline cluster stop
 
 .PHONY: install data demo serve demo-model stop test bench lint clean
 
@@ -30,13 +33,18 @@ data: install
 # stops at the end, also on failure; `make serve` leaves the endpoints running instead.
 demo: data
 	@$(BIN)/rayline cluster start --num-cpus 4
-	@trap '$(BIN)/rayline serve stop >/dev/null 2>&1; $(BIN)/rayline cluster stop' EXIT; \
+	@trap '$(STOP_ALL)' EXIT; \
 	$(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights && \
 	$(BIN)/rayline train --data data/processed/flights --epochs 3 && \
 	$(BIN)/rayline models list && \
 	$(BIN)/rayline serve start && \
 	$(BIN)/rayline prompt "What is the capital of France? Answer in one word." && \
 	$(BIN)/rayline predict --csv data/raw/flights.csv --rows 5 && \
+	$(BIN)/rayline kafka start && \
+	$(BIN)/rayline produce flights --topic flights --limit 20000 --partitions 2 && \
+	rm -rf data/lake/flights data/lake/flights-predictions && \
+	$(BIN)/rayline stream start --topic flights --consumers 2 && \
+	$(BIN)/rayline stream status --topic flights --wait 180 && \
 	$(BIN)/rayline serve status
 
 serve: data
@@ -50,8 +58,7 @@ demo-model:
 	@$(BIN)/rayline train --data data/processed/flights --epochs 3
 
 stop:
-	@-$(BIN)/rayline serve stop
-	@$(BIN)/rayline cluster stop
+	@$(STOP_ALL)
 
 test: install
 	@$(BIN)/python -m pytest -q
@@ -61,9 +68,11 @@ bench: data
 	@test -f data/processed/flights/_manifest.json || $(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights
 	@$(BIN)/rayline bench train
 	@$(BIN)/rayline bench serve
+	@$(BIN)/rayline bench stream
 
 lint: install
 	@$(BIN)/ruff check .
 
 clean:
-	rm -rf data/processed data/scaled data/train_runs models benchmarks/results/*.json benchmarks/results/*.png
+	rm -rf data/processed data/scaled data/train_runs data/lake data/kafka models \
+	  benchmarks/results/*.json benchmarks/results/*.png

@@ -90,3 +90,19 @@ def _run(cmd: list[str], what: str, env: dict[str, str] | None = None) -> None:
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
         raise ClusterError(f"could not {what}: " + " | ".join(tail))
+
+
+def join_persistent_cluster(address: str | None = None) -> list[str]:
+    """Connect to a cluster that outlives this process (for Serve apps and detached actors):
+    `address`, RAY_ADDRESS or the running local cluster; start a local one if there is none.
+    Returns notes for the user (what was started)."""
+    import os
+
+    from cluster.connect import ensure_ray
+
+    notes = []
+    if not address and not os.environ.get("RAY_ADDRESS") and not running_local_cluster():
+        local, _ = start_local_cluster(LocalClusterSettings())
+        notes.append(f"started a local Ray cluster at {local} (stop it: `rayline cluster stop`)")
+    ensure_ray(address, allow_in_process=False, log_to_driver=False)  # actor logs stay in the session
+    return notes

@@ -7,6 +7,8 @@
     rayline models list
     rayline bench etl [--copies 30] [--json]   |   rayline bench train [--json]   |   bench serve
     rayline serve start | status | stop   |   rayline prompt "..." [--stream]   |   rayline predict
+    rayline kafka start | status | stop   |   rayline produce flights
+    rayline stream start | status | stop  |   rayline bench stream
 
 Errors become one line on stderr and a non-zero exit code (2: bad input or settings).
 """
@@ -56,8 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_train(commands)
     bench = _add_bench(commands)
     from rayline.cli_serve import add_serving_commands
+    from rayline.cli_stream import add_streaming_commands
 
     add_serving_commands(commands, bench)
+    add_streaming_commands(commands, bench)
     return parser
 
 
@@ -314,7 +318,9 @@ def _bench_etl(args: argparse.Namespace) -> int:
 
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(message)s")
-    for name in ("cluster", "pipelines", "benchmarks", "serve"):
+    # kafka-python logs every refused connection; rayline turns a dead broker into one clear error.
+    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+    for name in ("cluster", "pipelines", "benchmarks", "serve", "actors"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 

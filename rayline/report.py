@@ -124,3 +124,17 @@ def serve_bench_table(result: dict) -> Table:
                       f"{level['baseline_tokens_per_s']:.1f}", f"{level['ratio']:.2f}",
                       f"{level['p50_ms']:.0f}", f"{level['p95_ms']:.0f}", f"{level['ttft_ms']:.0f}")
     return table
+
+
+def stream_table(status: dict) -> Table:
+    """Per partition: committed offset, end offset, lag, records/s and dead letters."""
+    table = Table(title=f"stream '{status['topic']}' (group {status['group']}, "
+                        f"{status['running_consumers']} consumers running)", title_justify="left")
+    for name in ("partition", "committed", "end", "lag", "records/s", "DLQ"):
+        table.add_column(name, justify="right")
+    for p in status["partitions"]:
+        table.add_row(str(p["partition"]), f"{p['committed']:,}", f"{p['end']:,}", f"{p['lag']:,}",
+                      f"{p['records_per_s']:,.0f}", f"{p['dlq']:,}")
+    table.caption = (f"lake {status['lake']}: {status['rows_written']:,} rows; "
+                     f"{status['dlq_topic']}: {status['dlq']:,} dead letters")
+    return table

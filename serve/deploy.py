@@ -14,9 +14,9 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cluster.connect import ensure_ray, running_local_cluster
+from cluster.connect import ensure_ray
 from cluster.errors import ClusterError, InputError
-from cluster.local import LocalClusterSettings, start_local_cluster
+from cluster.local import join_persistent_cluster
 from serve.llm_config import LlmSpec, ServeSpec
 
 log = logging.getLogger(__name__)
@@ -37,14 +37,7 @@ class ServingReport:
 
 def start_serving(serve_spec: ServeSpec, llm_spec: LlmSpec, address: str | None = None) -> ServingReport:
     """Join (or start) a persistent cluster, then deploy the applications."""
-    notes = []
-    if not address and not running_local_cluster():
-        import os
-
-        if not os.environ.get("RAY_ADDRESS"):
-            local, _ = start_local_cluster(LocalClusterSettings())
-            notes.append(f"started a local Ray cluster at {local} (stop it: `rayline cluster stop`)")
-    ensure_ray(address, allow_in_process=False, log_to_driver=False)  # replica logs stay in the session
+    notes = join_persistent_cluster(address)
     report = deploy_apps(serve_spec, llm_spec)
     report.notes[:0] = notes
     return report

@@ -76,3 +76,25 @@ def trained_model(flights_etl, tmp_path_factory):
     spec = TrainSpec(data=str(flights_etl), workers=2, use_gpu=False, epochs=2,
                      storage_path=str(root / "runs"), registry=str(root / "models"))
     return run_train(spec), root / "models"
+
+
+def pytest_collection_modifyitems(items: list) -> None:
+    """tests/cluster first: its `ray stop` ends every Ray process, so it runs before any test
+    starts the session's in-process Ray."""
+    items.sort(key=lambda item: 0 if "tests/cluster/" in str(item.path).replace("\\", "/") else 1)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker(tmp_path_factory):
+    """The embedded Kafka-protocol broker (tansu) on a free loopback port, for the session."""
+    import socket
+
+    from actors.kafka_broker import BrokerSettings, start_broker, stop_broker
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = BrokerSettings(port=port, state_dir=str(tmp_path_factory.mktemp("kafka")))
+    state, _ = start_broker(settings)
+    yield state.bootstrap
+    stop_broker(settings)

@@ -24,7 +24,10 @@ def serve_url(ray_local, trained_model) -> str:
     report, registry = trained_model
     port = free_port()
     spec = ServeSpec(port=port, delay_model=str(registry / "latest"))
-    # Small limits so the back-pressure test can fill them: 16 running + 24 queued.
-    deploy_apps(spec, LlmSpec(max_ongoing_requests=16, max_queued_requests=24))
+    # Small limits so the back-pressure test can fill them: 16 running + 24 queued. A burst is
+    # gathered until 0.3 s pass without a new request: on a busy 2-core machine a burst of 32
+    # threads still trickles in over tens of milliseconds.
+    deploy_apps(spec, LlmSpec(max_ongoing_requests=16, max_queued_requests=24,
+                              batch_wait_timeout_s=0.3, batch_max_wait_s=2.0))
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()

@@ -1,0 +1,128 @@
+"""Start, inspect and stop the consumer actors of a topic.
+
+    rayline stream start --topic flights --consumers 2 [--lake DIR]
+    rayline stream status [--json]   |   rayline stream stop
+
+`start` checks the broker and the topic first (a clear error within seconds), then starts C
+`StreamConsumer` actors in one consumer group, named `stream:<topic>:<i>` in the `rayline`
+namespace. From the CLI they are detached, so they outlive the command (on a running
+cluster); tests keep them in their own Ray session. Offsets, lag and the dead-letter count
+come from Kafka itself, so `status` works whether or not the actors run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from actors import kafka_admin, lake
+from actors.kafka_config import KafkaSettings, StreamSpec
+from actors.stream_consumer import StreamConsumer
+
+log = logging.getLogger(__name__)
+NAMESPACE = "rayline"
+
+
+@dataclass
+class StreamHandle:
+    """The running consumer actors of one topic."""
+
+    spec: StreamSpec
+    actors: list = field(default_factory=list)
+
+    def stats(self) -> list[dict]:
+        import ray
+
+        return ray.get([a.stats.remote() for a in self.actors])
+
+    def stop(self) -> list[dict]:
+        """Each actor drains its in-flight batch and commits; then the actors are removed."""
+        import ray
+
+        final = ray.get([a.stop.remote() for a in self.actors])
+        for actor in self.actors:
+            ray.kill(actor, no_restart=True)
+        return final
+
+
+def actor_name(topic: str, member: int) -> str:
+    return f"stream:{topic}:{member}"
+
+
+def start_stream(spec: StreamSpec, kafka: KafkaSettings, detached: bool = False) -> StreamHandle:
+    """Check Kafka, then start the consumer actors; returns once each has started its loop."""
+    import ray
+
+    partitions = kafka_admin.topic_partitions(kafka, spec.topic)
+    _check_lake_matches_topic(spec, kafka)
+    if spec.consumers > len(partitions):
+        log.warning("%d consumers for %d partitions: %d will stay idle", spec.consumers, len(partitions),
+                    spec.consumers - len(partitions))
+    kafka_admin.ensure_topic(kafka, spec.dlq_topic, 1)
+    existing = [m for m in range(spec.consumers) if _lookup(spec.topic, m) is not None]
+    if existing:
+        from cluster.errors import ConfigError
+
+        raise ConfigError(f"consumers of '{spec.topic}' already run (stop them: `rayline stream stop "
+                          f"--topic {spec.topic}`)")
+    actor_class = ray.remote(StreamConsumer)
+    actors = [actor_class.options(name=actor_name(spec.topic, m), namespace=NAMESPACE,
+                                  lifetime="detached" if detached else None, max_restarts=spec.max_restarts,
+                                  max_concurrency=4, num_cpus=0.5).remote(spec, kafka, m)
+              for m in range(spec.consumers)]
+    ray.get([a.ready.remote() for a in actors])
+    return StreamHandle(spec, actors)
+
+
+def find_stream(topic: str, consumers_max: int = 64) -> StreamHandle | None:
+    """The running consumers of `topic` in the connected cluster, if any."""
+    actors = []
+    for member in range(consumers_max):
+        actor = _lookup(topic, member)
+        if actor is None:
+            break
+        actors.append(actor)
+    return StreamHandle(StreamSpec(topic=topic, consumers=max(len(actors), 1)), actors) if actors else None
+
+
+def stream_status(spec: StreamSpec, kafka: KafkaSettings, handle: StreamHandle | None) -> dict:
+    """Per partition: committed, end, lag, records/s and DLQ count; totals for rows and DLQ."""
+    partitions = kafka_admin.partition_offsets(kafka, spec.topic, spec.group)
+    stats = handle.stats() if handle else []
+    per_partition: dict[int, dict] = {}
+    for s in stats:
+        for p, row in s["partitions"].items():
+            per_partition[int(p)] = {**row, "seconds": s["seconds"]}
+    for row in partitions:
+        seen = per_partition.get(row["partition"], {})
+        row["records_per_s"] = round(seen["records"] / seen["seconds"], 1) if seen.get("seconds") else 0.0
+        row["dlq"] = seen.get("dlq", 0)
+    return {
+        "topic": spec.topic, "group": spec.group, "running_consumers": len(stats),
+        "partitions": partitions, "lag": sum(r["lag"] for r in partitions),
+        "rows_written": lake.lake_rows(spec.lake_dir), "lake": spec.lake_dir,
+        "dlq": kafka_admin.topic_size(kafka, spec.dlq_topic), "dlq_topic": spec.dlq_topic,
+        "consumers": stats,
+    }
+
+
+def _check_lake_matches_topic(spec: StreamSpec, kafka: KafkaSettings) -> None:
+    """The lake skips offsets it already holds; a lake written from an earlier incarnation of the
+    topic (a restarted in-memory broker) would swallow the new records, so refuse it."""
+    from cluster.errors import ConfigError
+
+    for row in kafka_admin.partition_offsets(kafka, spec.topic, spec.group):
+        mark = lake.high_water(spec.lake_dir, row["partition"])
+        if mark >= row["end"]:
+            raise ConfigError(f"{spec.lake_dir} already holds offsets up to {mark} of partition "
+                              f"{row['partition']}, but '{spec.topic}' ends at {row['end']}: it was written "
+                              "from another incarnation of the topic; use a new --lake or remove that folder")
+
+
+def _lookup(topic: str, member: int):
+    import ray
+
+    try:
+        return ray.get_actor(actor_name(topic, member), namespace=NAMESPACE)
+    except ValueError:
+        return None
