@@ -41,8 +41,11 @@ class StreamConsumer:
                         "pauses": 0, "commits": 0}
         self._by_partition: dict[int, dict] = {}
         self._started = time.time()
+        self._first_record_at: float | None = None
+        self._last_commit_at: float | None = None
         self._error: str | None = None
         self._buffer: list = []  # polled records not yet handed to the worker (poll thread only)
+        self._assigned: list[int] = []
         self._loop = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
         self._loop.start()
 
@@ -61,7 +64,9 @@ class StreamConsumer:
             return {"member": self._member, "pid": os.getpid(), **self._counts,
                     "partitions": {p: dict(v) for p, v in self._by_partition.items()},
                     "seconds": round(time.time() - self._started, 3), "running": self._loop.is_alive(),
-                    "error": self._error, "latency_p50_ms": _pct(latencies, 0.50),
+                    "error": self._error, "assigned": list(self._assigned),
+                    "first_record_at": self._first_record_at, "last_commit_at": self._last_commit_at,
+                    "latency_p50_ms": _pct(latencies, 0.50),
                     "latency_p95_ms": _pct(latencies, 0.95), "latency_samples": len(latencies)}
 
     # --- the poll thread ---------------------------------------------------------------
@@ -103,6 +108,7 @@ class StreamConsumer:
             for records in polled.values():
                 if not self._buffer:
                     opened = time.monotonic()
+                self._first_record_at = self._first_record_at or time.time()
                 self._buffer.extend(records)
             full = len(self._buffer) >= spec.batch_records
             due = self._buffer and (full or time.monotonic() - opened >= spec.batch_ms / 1000)
@@ -152,6 +158,7 @@ class StreamConsumer:
                 continue
             now = time.time() * 1000
             with self._lock:
+                self._last_commit_at = now / 1000
                 self._counts["commits"] += 1
                 self._latencies.extend(now - t for t in result.timestamps_ms)
                 for p, o in result.next_offsets.items():
@@ -197,7 +204,9 @@ class _Rebalance(ConsumerRebalanceListener):
         self._owner._drain(self._consumer)
 
     def on_partitions_assigned(self, assigned) -> None:
-        self._sinks.forget([tp.partition for tp in assigned])
+        partitions = sorted(tp.partition for tp in assigned)
+        self._sinks.forget(partitions)
+        self._owner._assigned = partitions
 
 
 def _pct(values: list[float], q: float) -> float | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
-from pipelines.flights_schema import COLUMNS_BY_NAME, Column
+from pipelines.flights_schema import COLUMNS_BY_NAME
 from pipelines.validate import find_violations
 
 # What the model's features are computed from: a prediction needs only these fields.
@@ -50,10 +50,11 @@ def records_to_table(records: Sequence[object], columns: Sequence[str],
     others may be absent and are then null. Fields not in `columns` are ignored.
     """
     specs = [COLUMNS_BY_NAME[name] for name in columns]
+    plan = [(c.name, c.kind, c.name in set(required)) for c in specs]  # `kind` once, not per value
     values: dict[str, list] = {c.name: [] for c in specs}
     indices, errors = [], []
     for index, record in enumerate(records):
-        row, error = _type_record(index, record, specs, set(required))
+        row, error = _type_record(index, record, plan)
         if error:
             errors.append(error)
             continue
@@ -72,29 +73,28 @@ def records_to_table(records: Sequence[object], columns: Sequence[str],
     return TypedRecords(table, indices, errors)
 
 
-def _type_record(index: int, record: object, specs: Sequence[Column],
-                 required: set[str]) -> tuple[dict, RecordError | None]:
+def _type_record(index: int, record: object,
+                 plan: list[tuple[str, str, bool]]) -> tuple[dict, RecordError | None]:
     if not isinstance(record, Mapping):
         return {}, RecordError(index, None, f"a record must be a JSON object, not {type(record).__name__}")
     row = {}
-    for column in specs:
-        if column.name not in record:
-            if column.name in required:
-                return {}, RecordError(index, column.name, f"missing field '{column.name}'")
-            row[column.name] = None
+    for name, kind, required in plan:
+        if name not in record:
+            if required:
+                return {}, RecordError(index, name, f"missing field '{name}'")
+            row[name] = None
             continue
         try:
-            row[column.name] = _typed_value(record[column.name], column)
+            row[name] = _typed_value(record[name], kind)
         except ValueError as e:
-            return {}, RecordError(index, column.name, f"field '{column.name}': {e}")
+            return {}, RecordError(index, name, f"field '{name}': {e}")
     return row, None
 
 
-def _typed_value(value: object, column: Column) -> object:
-    """The Python value of `value` for `column`'s type; ValueError says what is wrong."""
+def _typed_value(value: object, kind: str) -> object:
+    """The Python value of `value` for a column of this kind; ValueError says what is wrong."""
     if value is None:
         return None
-    kind = column.kind
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError(f"expected an integer, got {value!r}")
