@@ -46,9 +46,14 @@ def decode_batch(messages: list[Message], vocab: Vocabulary, spec: FeatureSpec |
         try:
             parsed.append(json.loads(message.value or b""))
             kept.append(message)
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            rejects.append((message, f"not valid JSON: {e}"))
-    typed = records_to_table(parsed, COLUMN_NAMES, required=REQUIRED)
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, bad UTF-8, 4,300+ digit ints, nesting
+            rejects.append((message, f"not valid JSON: {str(e)[:200]}"))
+    try:
+        typed = records_to_table(parsed, COLUMN_NAMES, required=REQUIRED)
+    except ValueError:  # a value the checks missed: type one by one so only that record is rejected
+        if len(kept) <= 1:
+            raise
+        return _decode_one_by_one(kept, rejects, vocab, spec)
     for error in typed.errors:
         where = f"field '{error.field}': " if error.field and not error.reason.startswith("field") else ""
         rejects.append((kept[error.index], where + error.reason))
@@ -57,5 +62,21 @@ def decode_batch(messages: list[Message], vocab: Vocabulary, spec: FeatureSpec |
     table = table.append_column(LINEAGE[0], pa.array([m.partition for m in good], pa.int32()))
     table = table.append_column(LINEAGE[1], pa.array([m.offset for m in good], pa.int64()))
     table = table.append_column(LINEAGE[2], pa.array([m.timestamp_ms for m in good], pa.int64()))
+    rejects.sort(key=lambda r: (r[0].partition, r[0].offset))
+    return DecodedBatch(table, rejects)
+
+
+def _decode_one_by_one(kept: list[Message], rejects: list, vocab: Vocabulary,
+                       spec: FeatureSpec | None) -> DecodedBatch:
+    tables = []
+    for message in kept:
+        try:
+            decoded = decode_batch([message], vocab, spec)
+        except ValueError as e:
+            rejects.append((message, f"could not be typed: {str(e)[:200]}"))
+            continue
+        tables.append(decoded.table)
+        rejects.extend(decoded.rejects)
+    table = pa.concat_tables(tables) if tables else decode_batch([], vocab, spec).table
     rejects.sort(key=lambda r: (r[0].partition, r[0].offset))
     return DecodedBatch(table, rejects)

@@ -108,3 +108,29 @@ def _true_end(consumer, tp, reported: int) -> int:
     while records := consumer.poll(timeout_ms=500, max_records=10_000).get(tp):
         end = records[-1].offset + 1
     return end
+
+
+def first_records(kafka: KafkaSettings, topic: str) -> dict[int, tuple[int, int]]:
+    """Per non-empty partition: (earliest offset, that record's timestamp in ms)."""
+    from kafka import TopicPartition
+
+    with metadata_consumer(kafka) as consumer:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        firsts = consumer.beginning_offsets(partitions)
+        return {tp.partition: (offset, ts) for tp, offset in firsts.items()
+                if (ts := _timestamp_at(consumer, tp, offset)) is not None}
+
+
+def record_timestamp(kafka: KafkaSettings, topic: str, partition: int, offset: int) -> int | None:
+    """The timestamp of the record at `offset`, or None if that offset holds none (any more)."""
+    from kafka import TopicPartition
+
+    with metadata_consumer(kafka) as consumer:
+        return _timestamp_at(consumer, TopicPartition(topic, partition), offset)
+
+
+def _timestamp_at(consumer, tp, offset: int) -> int | None:
+    consumer.assign([tp])
+    consumer.seek(tp, offset)
+    records = consumer.poll(timeout_ms=2000, max_records=1).get(tp)
+    return records[0].timestamp if records and records[0].offset == offset else None

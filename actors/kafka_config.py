@@ -8,11 +8,20 @@ in the repository.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from cluster.errors import ConfigError
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+
+
+_TOPIC_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def check_topic_name(topic: str) -> None:
+    """Kafka's rule: 1 to 249 of ASCII letters, digits, '.', '_' and '-'."""
+    if not topic or len(topic) > 249 or not set(topic) <= _TOPIC_CHARS or topic in (".", ".."):
+        raise ConfigError(f"--topic {topic!r} is not a valid topic name (letters, digits, '.', '_', '-')")
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class KafkaSettings:
     request_timeout_ms: int = 10_000
 
     def __post_init__(self) -> None:
+        if not self.bootstrap_servers.strip(","):
+            raise ConfigError("--bootstrap-servers is empty (host:port[,host:port...])")
         if self.security_protocol not in PROTOCOLS:
             raise ConfigError(f"--security-protocol must be one of {', '.join(PROTOCOLS)}, "
                               f"got {self.security_protocol!r}")
@@ -79,8 +90,12 @@ class StreamSpec:
                      "max_partition_fetch_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        if not self.topic or any(c in self.topic for c in "/\\ "):
-            raise ConfigError(f"--topic {self.topic!r} is not a valid topic name")
+        check_topic_name(self.topic)
+
+    def resolved(self) -> StreamSpec:
+        """The same spec with absolute paths: actors run in the cluster's working directory."""
+        vocabulary = os.path.abspath(self.vocabulary) if self.vocabulary else None
+        return replace(self, lake=os.path.abspath(self.lake_dir), vocabulary=vocabulary)
 
     @property
     def lake_dir(self) -> str:

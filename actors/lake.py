@@ -8,6 +8,7 @@ records are already there: replays add nothing twice.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import uuid
@@ -37,6 +38,26 @@ def write_atomically(folder: str, name: str, table: pa.Table) -> str:
     pq.write_table(table, tmp)
     os.replace(tmp, final)
     return final
+
+
+TOPIC_FILE = "_topic.json"
+
+
+def read_anchors(folder: str) -> dict:
+    """What the lake recorded of its topic: {"topic", "anchors": {partition: [offset, timestamp_ms]}}."""
+    try:
+        with open(os.path.join(folder, TOPIC_FILE), encoding="utf-8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def write_anchors(folder: str, content: dict) -> None:
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    tmp = os.path.join(folder, f".{TOPIC_FILE}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(content, f)
+    os.replace(tmp, os.path.join(folder, TOPIC_FILE))
 
 
 def lake_rows(folder: str) -> int:

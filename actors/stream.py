@@ -53,6 +53,10 @@ def start_stream(spec: StreamSpec, kafka: KafkaSettings, detached: bool = False)
     """Check Kafka, then start the consumer actors; returns once each has started its loop."""
     import ray
 
+    from actors.stream_sinks import load_vocabulary
+
+    spec = spec.resolved()
+    load_vocabulary(spec.vocabulary)  # a bad vocabulary file fails here, not in every actor
     partitions = kafka_admin.topic_partitions(kafka, spec.topic)
     _check_lake_matches_topic(spec, kafka)
     if spec.consumers > len(partitions):
@@ -101,22 +105,38 @@ def stream_status(spec: StreamSpec, kafka: KafkaSettings, handle: StreamHandle |
         "topic": spec.topic, "group": spec.group, "running_consumers": len(stats),
         "partitions": partitions, "lag": sum(r["lag"] for r in partitions),
         "rows_written": lake.lake_rows(spec.lake_dir), "lake": spec.lake_dir,
+        "rows_scored": lake.lake_rows(spec.predictions_dir), "predictions": spec.predictions_dir,
         "dlq": kafka_admin.topic_size(kafka, spec.dlq_topic), "dlq_topic": spec.dlq_topic,
         "consumers": stats,
     }
 
 
 def _check_lake_matches_topic(spec: StreamSpec, kafka: KafkaSettings) -> None:
-    """The lake skips offsets it already holds; a lake written from an earlier incarnation of the
-    topic (a restarted in-memory broker) would swallow the new records, so refuse it."""
+    """The lake skips offsets it already holds, so it must belong to this very topic: a topic
+    deleted and made again (or a restarted in-memory broker) restarts its offsets at 0 and would
+    be swallowed. The lake records the first record (offset, timestamp) of each partition it saw
+    and compares them; it also refuses marks past the topic's end."""
     from cluster.errors import ConfigError
+
+    def refuse(why: str) -> ConfigError:
+        return ConfigError(f"{spec.lake_dir} was written from another incarnation of '{spec.topic}' ({why}); "
+                           "use a new --lake or remove that folder")
 
     for row in kafka_admin.partition_offsets(kafka, spec.topic, spec.group):
         mark = lake.high_water(spec.lake_dir, row["partition"])
         if mark >= row["end"]:
-            raise ConfigError(f"{spec.lake_dir} already holds offsets up to {mark} of partition "
-                              f"{row['partition']}, but '{spec.topic}' ends at {row['end']}: it was written "
-                              "from another incarnation of the topic; use a new --lake or remove that folder")
+            raise refuse(f"it holds offset {mark} of partition {row['partition']}, "
+                         f"the topic ends at {row['end']}")
+    known = lake.read_anchors(spec.lake_dir)
+    if known.get("topic", spec.topic) != spec.topic:
+        raise refuse(f"it holds topic '{known['topic']}'")
+    recorded = known.get("anchors", {})
+    for partition, (offset, timestamp) in recorded.items():
+        now = kafka_admin.record_timestamp(kafka, spec.topic, int(partition), offset)
+        if now is not None and now != timestamp:
+            raise refuse(f"the record at offset {offset} of partition {partition} is not the one it saw")
+    anchors = {str(p): list(first) for p, first in kafka_admin.first_records(kafka, spec.topic).items()}
+    lake.write_anchors(spec.lake_dir, {"topic": spec.topic, "anchors": {**anchors, **recorded}})
 
 
 def _lookup(topic: str, member: int):

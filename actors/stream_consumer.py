@@ -33,6 +33,8 @@ class StreamConsumer:
     def __init__(self, spec: StreamSpec, kafka: KafkaSettings, member: int):
         self._spec, self._kafka, self._member = spec, kafka, member
         self._stop = threading.Event()
+        self._subscribed = threading.Event()
+        self._sinks: BatchSinks | None = None
         self._work: queue.Queue = queue.Queue(maxsize=spec.max_inflight_batches)
         self._done: deque[BatchResult] = deque()
         self._lock = threading.Lock()
@@ -49,7 +51,11 @@ class StreamConsumer:
         self._loop = threading.Thread(target=self._poll_loop, name="kafka-poll", daemon=True)
         self._loop.start()
 
-    def ready(self) -> int:
+    def ready(self, timeout_s: float = 60) -> int:
+        """Returns once the consumer has subscribed; raises if its set-up failed."""
+        if not self._subscribed.wait(timeout_s):
+            raise RuntimeError(f"consumer {self._member} did not subscribe within {timeout_s:.0f} s: "
+                               f"{self._error or 'no error recorded'}")
         return self._member
 
     def stop(self, timeout_s: float = 120) -> dict:
@@ -65,6 +71,7 @@ class StreamConsumer:
                     "partitions": {p: dict(v) for p, v in self._by_partition.items()},
                     "seconds": round(time.time() - self._started, 3), "running": self._loop.is_alive(),
                     "error": self._error, "assigned": list(self._assigned),
+                    "scoring_errors": self._sinks.scoring_errors if self._sinks else 0,
                     "first_record_at": self._first_record_at, "last_commit_at": self._last_commit_at,
                     "latency_p50_ms": _pct(latencies, 0.50),
                     "latency_p95_ms": _pct(latencies, 0.95), "latency_samples": len(latencies)}
@@ -72,6 +79,16 @@ class StreamConsumer:
     # --- the poll thread ---------------------------------------------------------------
 
     def _poll_loop(self) -> None:
+        """Everything, set-up included, under one guard: a failure ends the process so Ray restarts it."""
+        try:
+            self._consume()
+        except Exception as e:
+            log.exception("the poll loop failed; ending this process so that Ray restarts the actor")
+            with self._lock:
+                self._error = f"{type(e).__name__}: {e}"
+            os._exit(1)
+
+    def _consume(self) -> None:
         from kafka import KafkaConsumer, KafkaProducer
 
         spec = self._spec
@@ -83,17 +100,14 @@ class StreamConsumer:
         producer = KafkaProducer(**self._kafka.client_kwargs(), acks="all", linger_ms=5,
                                  max_request_size=16 << 20)
         sinks = BatchSinks(spec, load_vocabulary(spec.vocabulary), producer,
-                           serve_scorer() if spec.score else None)
+                           serve_scorer if spec.score else None)
+        self._sinks = sinks
         worker = threading.Thread(target=self._work_loop, args=(sinks,), name="sinks", daemon=True)
         worker.start()
         consumer.subscribe([spec.topic], listener=_Rebalance(self, consumer, sinks))
+        self._subscribed.set()
         try:
             self._run(consumer)
-        except Exception as e:
-            log.exception("the poll loop failed; ending this process so that Ray restarts the actor")
-            with self._lock:
-                self._error = f"{type(e).__name__}: {e}"
-            os._exit(1)
         finally:
             self._work.put(None)
             worker.join(timeout=60)

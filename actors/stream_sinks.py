@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -18,11 +19,13 @@ import pyarrow.compute as pc
 from actors import lake
 from actors.events import Message, decode_batch
 from actors.kafka_config import StreamSpec
+from cluster.errors import ConfigError
 from pipelines.features import CATEGORICAL, Vocabulary
 from pipelines.records import FEATURE_INPUTS
 
 log = logging.getLogger(__name__)
 DELAY_APP = "delay"  # the delay model's Serve application (serve/deploy.py deploys it)
+SCORER_RETRY_S = 30.0
 
 
 @dataclass
@@ -47,16 +50,27 @@ def load_vocabulary(path: str | None) -> Vocabulary:
             return {name: tuple(columns[name]) for name in CATEGORICAL}
         except FileNotFoundError:
             log.warning("no vocabulary at %s: carrier/origin/dest codes are 0 (run the ETL first)", path)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"--vocabulary {path} is not an ETL vocabulary (_vocab.json): {e!r}") from e
     return {name: () for name in CATEGORICAL}
 
 
 class BatchSinks:
     """The sinks of one consumer; `handle` is called from its worker thread only."""
 
-    def __init__(self, spec: StreamSpec, vocab: Vocabulary, producer, scorer=None):
-        self._spec, self._vocab, self._producer, self._scorer = spec, vocab, producer, scorer
+    def __init__(self, spec: StreamSpec, vocab: Vocabulary, producer, scorer_factory=None):
+        self._spec, self._vocab, self._producer = spec, vocab, producer
+        self._scorer_factory, self._scorer, self._scorer_retry_at = scorer_factory, None, 0.0
+        self.scoring_errors = 0
         self._marks: dict[int, int] = {}
         self._lock = threading.Lock()
+
+    def _current_scorer(self):
+        """The scoring function; looked up again (at most every SCORER_RETRY_S) while there is none."""
+        if self._scorer is None and self._scorer_factory and time.monotonic() >= self._scorer_retry_at:
+            self._scorer = self._scorer_factory()
+            self._scorer_retry_at = time.monotonic() + SCORER_RETRY_S
+        return self._scorer
 
     def forget(self, partitions: list[int]) -> None:
         """Re-read the lake's high-water marks of these partitions (they changed owner)."""
@@ -101,22 +115,25 @@ class BatchSinks:
             rows = table.filter(pc.equal(table.column("kafka_partition"), partition))
             name = lake.file_name(partition, first, last)
             if rows.num_rows:
+                # Predictions first: the lake file is what marks these offsets done.
+                scored += self._score(rows, name)
                 lake.write_atomically(self._spec.lake_dir, name, rows.sort_by("kafka_offset"))
                 written += rows.num_rows
-                scored += self._score(rows, name)
             with self._lock:
                 self._marks[partition] = last
         return written, scored
 
     def _score(self, rows: pa.Table, name: str) -> int:
-        if self._scorer is None:
+        scorer = self._current_scorer()
+        if scorer is None:
             return 0
         records = rows.select(list(FEATURE_INPUTS)).to_pylist()
         try:
-            body = self._scorer(records)
-        except Exception as e:  # the app went away: keep streaming into the lake, stop scoring
-            log.warning("online scoring stopped: %s", e)
-            self._scorer = None
+            body = scorer(records)
+        except Exception as e:  # the app is away or restarting: keep the lake going, retry later
+            log.warning("online scoring failed (retrying in %.0f s): %s", SCORER_RETRY_S, e)
+            self._scorer, self._scorer_retry_at = None, time.monotonic() + SCORER_RETRY_S
+            self.scoring_errors += 1
             return 0
         predictions = rows.select(["kafka_partition", "kafka_offset", "year", "month", "day", "carrier",
                                    "flight", "origin", "dest"])
@@ -131,13 +148,17 @@ class BatchSinks:
         if not rejects:
             return 0
         keys = {(r.partition, r.offset): r.key for r in records}
+        futures = []
         for message, reason in rejects:
             headers = [("reason", reason.encode()), ("source_topic", self._spec.topic.encode()),
                        ("source_partition", str(message.partition).encode()),
                        ("source_offset", str(message.offset).encode())]
-            self._producer.send(self._spec.dlq_topic, value=message.value,
-                                key=keys.get((message.partition, message.offset)), headers=headers)
+            futures.append(self._producer.send(self._spec.dlq_topic, value=message.value,
+                                               key=keys.get((message.partition, message.offset)),
+                                               headers=headers))
         self._producer.flush()
+        for future in futures:
+            future.get(timeout=30)  # raises if the broker refused one: then nothing is committed
         return len(rejects)
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 
-from pipelines.flights_schema import COLUMNS_BY_NAME
+from pipelines.flights_schema import COLUMNS_BY_NAME, Column
 from pipelines.validate import find_violations
+
+_YEARS = (int(COLUMNS_BY_NAME["year"].min_value), int(COLUMNS_BY_NAME["year"].max_value))
 
 # What the model's features are computed from: a prediction needs only these fields.
 FEATURE_INPUTS = ("year", "month", "day", "sched_dep_time", "carrier", "origin", "dest", "distance")
@@ -61,7 +63,7 @@ def records_to_table(records: Sequence[object], columns: Sequence[str],
         indices.append(index)
         for c in specs:
             values[c.name].append(row[c.name])
-    table = pa.table({c.name: pa.array(values[c.name], type=c.type) for c in specs})
+    table = _build_table(specs, values)
     violations = find_violations(table)
     if violations:
         bad = {v.row for v in violations}
@@ -71,6 +73,13 @@ def records_to_table(records: Sequence[object], columns: Sequence[str],
         indices = [idx for i, idx in enumerate(indices) if i not in bad]
     errors.sort(key=lambda e: e.index)
     return TypedRecords(table, indices, errors)
+
+
+def _build_table(specs: Sequence[Column], values: dict[str, list]) -> pa.Table:
+    try:
+        return pa.table({c.name: pa.array(values[c.name], type=c.type) for c in specs})
+    except (pa.ArrowException, ValueError, OverflowError) as e:  # _typed_value should prevent this
+        raise ValueError(f"typed values did not fit the schema: {e}") from e
 
 
 def _type_record(index: int, record: object,
@@ -97,30 +106,53 @@ def _typed_value(value: object, kind: str) -> object:
         return None
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"expected an integer, got {value!r}")
+            raise ValueError(f"expected an integer, got {_short(value)}")
         if isinstance(value, float) and not value.is_integer():
-            raise ValueError(f"expected an integer, got {value!r}")
+            raise ValueError(f"expected an integer, got {_short(value)}")
         if abs(value) >= 2**31:
-            raise ValueError(f"{value!r} does not fit in 32 bits")
+            raise ValueError(f"{_short(value)} does not fit in 32 bits")
         return int(value)
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"expected a number, got {value!r}")
-        return float(value)
+            raise ValueError(f"expected a number, got {_short(value)}")
+        try:
+            return float(value)
+        except OverflowError as e:
+            raise ValueError(f"{_short(value)} is too large for a float") from e
     if kind == "timestamp":
         return _timestamp(value)
     if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {value!r}")
+        raise ValueError(f"expected a string, got {_short(value)}")
+    _check_unicode(value)
     return value
+
+
+def _check_unicode(text: str) -> None:
+    """JSON may carry lone surrogates (\ud800), which no UTF-8 column can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"{_short(text)} is not valid Unicode ({e.reason})") from e
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _timestamp(value: object) -> datetime:
     if not isinstance(value, str):
-        raise ValueError(f"expected an ISO-8601 time with a zone, got {value!r}")
+        raise ValueError(f"expected an ISO-8601 time with a zone, got {_short(value)}")
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError as e:
-        raise ValueError(f"{value!r} is not an ISO-8601 time") from e
+        raise ValueError(f"{_short(value)} is not an ISO-8601 time") from e
     if parsed.tzinfo is None:
-        raise ValueError(f"{value!r} has no time zone")
-    return parsed
+        raise ValueError(f"{_short(value)} has no time zone")
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError as e:
+        raise ValueError(f"{_short(value)} is out of range") from e
+    if not _YEARS[0] <= utc.year <= _YEARS[1]:
+        raise ValueError(f"{_short(value)} is outside the years {_YEARS[0]}..{_YEARS[1]}")
+    return utc

@@ -136,5 +136,6 @@ def stream_table(status: dict) -> Table:
         table.add_row(str(p["partition"]), f"{p['committed']:,}", f"{p['end']:,}", f"{p['lag']:,}",
                       f"{p['records_per_s']:,.0f}", f"{p['dlq']:,}")
     table.caption = (f"lake {status['lake']}: {status['rows_written']:,} rows; "
+                     f"{status['rows_scored']:,} scored in {status['predictions']}; "
                      f"{status['dlq_topic']}: {status['dlq']:,} dead letters")
     return table

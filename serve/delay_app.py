@@ -47,8 +47,8 @@ class DelayPredictor:
     async def predict_http(self, request: Request):
         try:
             body = json.loads(await request.body())
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            return _error(400, f"the request body is not valid JSON: {e}", None)
+        except (ValueError, RecursionError) as e:  # bad JSON or UTF-8, 4,300+ digit ints, deep nesting
+            return _error(400, f"the request body is not valid JSON: {str(e)[:200]}", None)
         records = body.get("records") if isinstance(body, dict) else body
         if not isinstance(records, list) or not records:
             return _error(422, "records: send a non-empty list of flight records "

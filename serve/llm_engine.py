@@ -23,6 +23,7 @@ from serve.llm_model import LoadedModel
 from serve.text_stream import TextStream
 
 log = logging.getLogger(__name__)
+GREEDY_BELOW = 1e-5  # temperatures under this are decoded greedily (dividing by them overflows)
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class _Sequence:
     stream: TextStream
     generated: int = 0
     done: bool = False
+    sample_error: str | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     generator: object | None = None  # a torch.Generator when the request has a seed
 
@@ -200,6 +202,9 @@ class BatchingEngine:
         if seq.cancelled.is_set():
             self._finish(seq, "cancelled")
             return True
+        if seq.sample_error:
+            self._finish(seq, "error", error=seq.sample_error)
+            return True
         if token in self._loaded.eos_token_ids:
             self._finish(seq, "stop", seq.stream.flush())
             return True
@@ -240,20 +245,28 @@ class BatchingEngine:
 
     def _sample(self, logits, seqs: list[_Sequence]):
         """Greedy rows by argmax; sampled rows with their own temperature, top_p and seed."""
-        import torch
 
         tokens = logits.argmax(dim=-1)
         for row, seq in enumerate(seqs):
-            p = seq.params
-            if p.temperature == 0:
+            if seq.params.temperature < GREEDY_BELOW:
                 continue
-            probs = torch.softmax(logits[row].float() / p.temperature, dim=-1)
-            if p.top_p < 1.0:
-                sorted_probs, order = probs.sort(descending=True)
-                outside = sorted_probs.cumsum(0) - sorted_probs > p.top_p
-                sorted_probs[outside] = 0.0
-                probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
-            if p.seed is not None and seq.generator is None:
-                seq.generator = torch.Generator(device=probs.device).manual_seed(p.seed)
-            tokens[row] = torch.multinomial(probs, 1, generator=seq.generator)[0]
+            try:
+                tokens[row] = self._sample_row(logits[row], seq)
+            except (RuntimeError, ValueError) as e:  # this request fails, not its batch
+                seq.sample_error = f"sampling failed: {e}"
         return tokens
+
+    @staticmethod
+    def _sample_row(logits, seq: _Sequence):
+        import torch
+
+        p = seq.params
+        probs = torch.softmax(logits.float() / p.temperature, dim=-1)
+        if p.top_p < 1.0:
+            sorted_probs, order = probs.sort(descending=True)
+            outside = sorted_probs.cumsum(0) - sorted_probs > p.top_p
+            sorted_probs[outside] = 0.0
+            probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
+        if p.seed is not None and seq.generator is None:
+            seq.generator = torch.Generator(device=probs.device).manual_seed(p.seed)
+        return torch.multinomial(probs, 1, generator=seq.generator)[0]

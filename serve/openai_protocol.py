@@ -48,8 +48,8 @@ def parse_json_object(raw: bytes) -> dict:
     """The request body as a JSON object, or a 400 that says what is wrong with it."""
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ApiError(400, f"the request body is not valid JSON: {e}") from e
+    except (ValueError, RecursionError) as e:  # bad JSON or UTF-8, 4,300+ digit ints, deep nesting
+        raise ApiError(400, f"the request body is not valid JSON: {str(e)[:200]}") from e
     if not isinstance(body, dict):
         raise ApiError(400, f"the request body must be a JSON object, not {type(body).__name__}")
     return body
@@ -65,14 +65,15 @@ def parse_completion(body: dict, kind: str, served_model: str, spec: LlmSpec) ->
     messages = _messages(body) if kind == "chat" else None
     prompt = _prompt(body) if kind == "completion" else None
     stream = _bool(body, "stream", False)
-    options = body.get("stream_options") or {}
+    options = body.get("stream_options")
+    options = {} if options is None else options
     if not isinstance(options, dict):
         raise ApiError(422, "stream_options must be an object", "stream_options")
     token_field = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
     params = SamplingParams(
         max_tokens=_int(body, token_field, spec.default_max_tokens, 1, spec.max_tokens_limit),
         temperature=_number(body, "temperature", 1.0, 0.0, 2.0),
-        top_p=_top_p(body), stop=_stop(body), seed=_optional_int(body, "seed"))
+        top_p=_top_p(body), stop=_stop(body), seed=_seed(body))
     return CompletionRequest(kind, served_model, messages, prompt, params, stream,
                              stream and _bool(options, "include_usage", False, "stream_options."))
 
@@ -111,11 +112,20 @@ def _messages(body: dict) -> tuple[dict, ...]:
 def _content(content: object, where: str) -> str:
     """A message's text: a string, or a list of {"type": "text", "text": ...} parts."""
     if isinstance(content, str):
-        return content
+        return _unicode(content, where)
     if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text"
                                          and isinstance(p.get("text"), str) for p in content):
-        return "".join(p["text"] for p in content)
+        return _unicode("".join(p["text"] for p in content), where)
     raise ApiError(422, f"{where} must be a string or a list of text parts", where)
+
+
+def _unicode(text: str, where: str) -> str:
+    """JSON can carry lone surrogates (\ud800) that no tokenizer takes: a 422, not a crash."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ApiError(422, f"{where} is not valid Unicode ({e.reason})", where) from e
+    return text
 
 
 def _prompt(body: dict) -> str:
@@ -126,7 +136,7 @@ def _prompt(body: dict) -> str:
         prompt = prompt[0]
     if not isinstance(prompt, str):
         raise ApiError(422, "prompt must be a string (one prompt per request)", "prompt")
-    return prompt
+    return _unicode(prompt, "prompt")
 
 
 def _int(body: dict, name: str, default: int, low: int, high: int) -> int:
@@ -145,6 +155,13 @@ def _optional_int(body: dict, name: str) -> int | None:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise ApiError(422, f"{name} must be an integer, got {value!r}", name)
     return value
+
+
+def _seed(body: dict) -> int | None:
+    seed = _optional_int(body, "seed")
+    if seed is not None and not 0 <= seed < 2**63:
+        raise ApiError(422, f"seed must be between 0 and 2**63-1, got {seed}", "seed")
+    return seed
 
 
 def _number(body: dict, name: str, default: float, low: float, high: float) -> float:
@@ -174,7 +191,7 @@ def _stop(body: dict) -> tuple[str, ...]:
             or not all(isinstance(s, str) and s for s in stops)):
         raise ApiError(422, f"stop must be a non-empty string or a list of up to {MAX_STOP_STRINGS} of them",
                        "stop")
-    return tuple(stops)
+    return tuple(_unicode(s, "stop") for s in stops)
 
 
 def _bool(body: dict, name: str, default: bool, prefix: str = "") -> bool:

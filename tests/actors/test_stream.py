@@ -168,3 +168,24 @@ def test_missing_topic_and_dead_broker_fail_fast(ray_local, kafka, tmp_path):
         start_stream(StreamSpec(topic="nope", lake=str(tmp_path)), kafka)
     with pytest.raises(ClusterError, match="cannot reach Kafka at 127.0.0.1:9"):
         start_stream(StreamSpec(topic="flights", lake=str(tmp_path)), KafkaSettings("127.0.0.1:9"))
+
+
+def test_poison_records_are_dead_lettered_and_the_lake_keeps_its_topic(ray_local, kafka, tmp_path):
+    from cluster.errors import ConfigError
+
+    topic = new_topic(kafka, 1)
+    poison = [event(2, tailnum="\ud800"),  # JSON escapes a lone surrogate: valid JSON, not valid text
+              event(3).replace(b'"distance": 1400.0', b'"distance": 1' + b"0" * 400),  # too big for a float
+              b"[" * 50_000]  # nested past the parser's depth
+    produce(kafka, topic, [event(1), *poison, event(5)])
+    spec = StreamSpec(topic=topic, consumers=1, lake=str(tmp_path / "lake"), vocabulary=None, score=False)
+    handle = start_stream(spec, kafka)
+    try:
+        status = wait_caught_up(spec, kafka, 5)
+    finally:
+        handle.stop()
+    assert status["rows_written"] == 2 and status["dlq"] == 3 and status["partitions"][0]["committed"] == 5
+    other = new_topic(kafka, 1)
+    produce(kafka, other, [event(i) for i in range(1, 10)])
+    with pytest.raises(ConfigError, match="another incarnation"):
+        start_stream(StreamSpec(topic=other, lake=spec.lake_dir, vocabulary=None), kafka)

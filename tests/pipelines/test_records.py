@@ -26,6 +26,16 @@ def test_errors_name_record_and_field_and_good_records_keep_their_index():
     assert "past the end of its month" in typed.errors[3].reason
 
 
+def test_values_json_allows_but_columns_cannot_hold_are_errors_not_crashes():
+    records = [{**GOOD, "carrier": "\ud800"}, {**GOOD, "distance": 10**400},
+               {**GOOD, "time_hour": "9999-12-31T23:30:00-01:00"},
+               {**GOOD, "time_hour": "0001-01-01T00:00:00+01:00"}]
+    typed = records_to_table(records, (*FEATURE_INPUTS, "time_hour"))
+    assert typed.table.num_rows == 0
+    assert [(e.index, e.field) for e in typed.errors] == [(0, "carrier"), (1, "distance"), (2, "time_hour"),
+                                                         (3, "time_hour")]
+
+
 def test_optional_fields_may_be_absent_or_null_and_time_needs_a_zone():
     typed = records_to_table([{**GOOD, "arr_delay": None}, GOOD], (*FEATURE_INPUTS, "arr_delay"),
                              required=FEATURE_INPUTS)

@@ -41,6 +41,10 @@ def test_defaults_and_fields():
     ({"messages": [{"role": "user"}]}, "messages[0].content"),
     ({"messages": ["hi"]}, "messages[0]"),
     ({"messages": HI, "logprobs": True}, "logprobs"),
+    ({"messages": HI, "seed": 2**64}, "seed"),
+    ({"messages": [{"role": "user", "content": "\ud800"}]}, "messages[0].content"),
+    ({"messages": HI, "stop": ["\udfff"]}, "stop"),
+    ({"messages": HI, "stream": True, "stream_options": []}, "stream_options"),
 ])
 def test_each_bad_field_is_named(body, param):
     with pytest.raises(ApiError) as err:
@@ -50,7 +54,8 @@ def test_each_bad_field_is_named(body, param):
 
 
 def test_body_must_be_a_json_object():
-    for raw in (b"", b"{", b"\xff", b"[1]", b"null"):
+    huge_int, deep = b'{"max_tokens": 1' + b"0" * 5000 + b"}", b"[" * 100_000
+    for raw in (b"", b"{", b"\xff", b"[1]", b"null", huge_int, deep):
         with pytest.raises(ApiError) as err:
             parse_json_object(raw)
         assert err.value.status == 400
