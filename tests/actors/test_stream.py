@@ -53,6 +53,21 @@ def wait_caught_up(spec: StreamSpec, kafka: KafkaSettings, produced: int, timeou
     pytest.fail(f"the consumers did not catch up: {status}")
 
 
+def one_topic_through(kafka: KafkaSettings, tmp_path, values: list[bytes], **spec_fields) -> tuple:
+    """A 1-partition topic holding `values`, streamed by one actor until caught up: (spec, status, stats)."""
+    topic = new_topic(kafka, 1)
+    produce(kafka, topic, values)
+    spec = StreamSpec(topic=topic, consumers=1, lake=str(tmp_path / "lake"), vocabulary=None, score=False,
+                      **spec_fields)
+    handle = start_stream(spec, kafka)
+    try:
+        status = wait_caught_up(spec, kafka, len(values))
+        [stats] = handle.stats()
+    finally:
+        handle.stop()
+    return spec, status, stats
+
+
 def lake_offsets(spec: StreamSpec) -> list[tuple[int, int]]:
     table = pads.dataset(spec.lake_dir, format="parquet").to_table(
         columns=["kafka_partition", "kafka_offset"])
@@ -111,14 +126,7 @@ def test_an_actor_killed_mid_stream_loses_nothing(ray_local, kafka, tmp_path):
 def test_a_truncated_record_goes_to_the_dlq_and_never_blocks(ray_local, kafka, tmp_path):
     from kafka import KafkaConsumer
 
-    topic = new_topic(kafka, 1)
-    produce(kafka, topic, [event(1), event(2)[:40], event(3)])
-    spec = StreamSpec(topic=topic, consumers=1, lake=str(tmp_path / "lake"), vocabulary=None, score=False)
-    handle = start_stream(spec, kafka)
-    try:
-        status = wait_caught_up(spec, kafka, 3)
-    finally:
-        handle.stop()
+    spec, status, _ = one_topic_through(kafka, tmp_path, [event(1), event(2)[:40], event(3)])
     assert status["rows_written"] == 2 and status["dlq"] == 1
     assert status["partitions"] == [{"partition": 0, "committed": 3, "end": 3, "lag": 0,
                                      "records_per_s": 0.0, "dlq": 0}]
@@ -133,31 +141,16 @@ def test_a_truncated_record_goes_to_the_dlq_and_never_blocks(ray_local, kafka, t
 
 
 def test_a_record_larger_than_the_fetch_size_is_handled_in_order(ray_local, kafka, tmp_path):
-    topic = new_topic(kafka, 1)
     big = event(2, notes="x" * 2_500_000)
-    produce(kafka, topic, [event(1), big, event(3)])
-    spec = StreamSpec(topic=topic, consumers=1, lake=str(tmp_path / "lake"), vocabulary=None, score=False)
-    assert len(big) > spec.max_partition_fetch_bytes
-    handle = start_stream(spec, kafka)
-    try:
-        wait_caught_up(spec, kafka, 3)
-    finally:
-        handle.stop()
+    assert len(big) > StreamSpec().max_partition_fetch_bytes
+    spec, _, _ = one_topic_through(kafka, tmp_path, [event(1), big, event(3)])
     table = pads.dataset(spec.lake_dir, format="parquet").to_table().sort_by("kafka_offset")
     assert table.column("flight").to_pylist() == [1, 2, 3]
 
 
 def test_a_slow_sink_pauses_the_partitions(ray_local, kafka, tmp_path):
-    topic = new_topic(kafka, 1)
-    produce(kafka, topic, [event(i + 1) for i in range(3000)])
-    spec = StreamSpec(topic=topic, consumers=1, lake=str(tmp_path / "lake"), vocabulary=None, score=False,
-                      batch_records=50, max_inflight_batches=1)
-    handle = start_stream(spec, kafka)
-    try:
-        wait_caught_up(spec, kafka, 3000)
-        [stats] = handle.stats()
-    finally:
-        handle.stop()
+    _, _, stats = one_topic_through(kafka, tmp_path, [event(i + 1) for i in range(3000)],
+                                    batch_records=50, max_inflight_batches=1)
     assert stats["pauses"] > 0 and stats["rows_written"] == 3000
 
 
@@ -173,17 +166,10 @@ def test_missing_topic_and_dead_broker_fail_fast(ray_local, kafka, tmp_path):
 def test_poison_records_are_dead_lettered_and_the_lake_keeps_its_topic(ray_local, kafka, tmp_path):
     from cluster.errors import ConfigError
 
-    topic = new_topic(kafka, 1)
     poison = [event(2, tailnum="\ud800"),  # JSON escapes a lone surrogate: valid JSON, not valid text
               event(3).replace(b'"distance": 1400.0', b'"distance": 1' + b"0" * 400),  # too big for a float
               b"[" * 50_000]  # nested past the parser's depth
-    produce(kafka, topic, [event(1), *poison, event(5)])
-    spec = StreamSpec(topic=topic, consumers=1, lake=str(tmp_path / "lake"), vocabulary=None, score=False)
-    handle = start_stream(spec, kafka)
-    try:
-        status = wait_caught_up(spec, kafka, 5)
-    finally:
-        handle.stop()
+    spec, status, _ = one_topic_through(kafka, tmp_path, [event(1), *poison, event(5)])
     assert status["rows_written"] == 2 and status["dlq"] == 3 and status["partitions"][0]["committed"] == 5
     other = new_topic(kafka, 1)
     produce(kafka, other, [event(i) for i in range(1, 10)])
