@@ -78,11 +78,26 @@ def parse_completion(body: dict, kind: str, served_model: str, spec: LlmSpec) ->
                              stream and _bool(options, "include_usage", False, "stream_options."))
 
 
+UNSUPPORTED = ("tools", "tool_choice", "functions", "function_call", "logit_bias")
+
+
 def _refuse_unsupported(body: dict) -> None:
-    if body.get("n", 1) != 1:
-        raise ApiError(422, "n: only n=1 is supported", "n")
-    if body.get("best_of", 1) not in (1, None):
-        raise ApiError(422, "best_of: only 1 is supported", "best_of")
+    """What would change the answer's meaning and is not implemented is refused, not ignored."""
+    for name in ("n", "best_of"):
+        value = body.get(name)
+        if value is not None and (type(value) is not int or value != 1):
+            raise ApiError(422, f"{name}: only 1 is supported, got {value!r}", name)
+    for name in UNSUPPORTED:
+        if body.get(name) not in (None, [], {}):
+            raise ApiError(422, f"{name} is not supported by this server", name)
+    response_format = body.get("response_format")
+    if response_format not in (None, {"type": "text"}):
+        raise ApiError(422, "response_format: only plain text is supported", "response_format")
+    for name in ("presence_penalty", "frequency_penalty"):
+        value = body.get(name)
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if value is not None and not (number and value == 0):
+            raise ApiError(422, f"{name} is not supported (only 0), got {value!r}", name)
     if body.get("echo"):
         raise ApiError(422, "echo is not supported", "echo")
     if body.get("logprobs") not in (None, False, 0):
