@@ -82,6 +82,8 @@ class StreamSpec:
     max_inflight_batches: int = 2  # past this the consumer pauses its partitions
     max_partition_fetch_bytes: int = 1 << 20
     max_restarts: int = 3
+    cpus_per_consumer: float = 0.5  # Ray resources of one consumer actor
+    start_timeout_s: float = 120.0  # how long `stream start` waits for the actors to be placed
     vocabulary: str | None = "data/processed/flights/_vocab.json"  # codes as the batch ETL gave them
     score: bool = True  # score through the delay model's Serve app when it is deployed
 

@@ -1,6 +1,6 @@
 """The Parquet lake of a topic: one file per partition and micro-batch, named by its offsets.
 
-`part-p<partition>-<first offset>-<last offset>.parquet` is written under a temporary name
+`<topic>-p<partition>-<first offset>-<last offset>.parquet` is written under a temporary name
 and renamed, so a reader never sees half a file. The highest offset already in the lake
 for a partition (its high-water mark) tells a consumer that re-reads after a crash which
 records are already there: replays add nothing twice.
@@ -17,16 +17,17 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-_FILE = re.compile(r"^part-p(\d{3,})-(\d{12,})-(\d{12,})\.parquet$")
+_FILE = re.compile(r"^(?P<topic>.+)-p(?P<partition>\d{3,})-(?P<first>\d{12,})-(?P<last>\d{12,})\.parquet$")
 
 
-def file_name(partition: int, first: int, last: int) -> str:
-    return f"part-p{partition:03d}-{first:012d}-{last:012d}.parquet"
+def file_name(topic: str, partition: int, first: int, last: int) -> str:
+    return f"{topic}-p{partition:03d}-{first:012d}-{last:012d}.parquet"
 
 
-def high_water(folder: str, partition: int) -> int:
-    """The last offset of `partition` held in the lake; -1 if none."""
-    marks = [int(m.group(3)) for m in map(_FILE.match, _names(folder)) if m and int(m.group(1)) == partition]
+def high_water(folder: str, topic: str, partition: int) -> int:
+    """The last offset of `topic`'s `partition` held in the lake; -1 if none."""
+    marks = [int(m["last"]) for m in map(_FILE.match, _names(folder))
+             if m and m["topic"] == topic and int(m["partition"]) == partition]
     return max(marks, default=-1)
 
 

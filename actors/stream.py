@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from actors import kafka_admin, lake
 from actors.kafka_config import KafkaSettings, StreamSpec
 from actors.stream_consumer import StreamConsumer
+from cluster.errors import ClusterError
 
 log = logging.getLogger(__name__)
 NAMESPACE = "rayline"
@@ -72,10 +73,23 @@ def start_stream(spec: StreamSpec, kafka: KafkaSettings, detached: bool = False)
     actor_class = ray.remote(StreamConsumer)
     actors = [actor_class.options(name=actor_name(spec.topic, m), namespace=NAMESPACE,
                                   lifetime="detached" if detached else None, max_restarts=spec.max_restarts,
-                                  max_concurrency=4, num_cpus=0.5).remote(spec, kafka, m)
+                                  max_concurrency=4, num_cpus=spec.cpus_per_consumer).remote(spec, kafka, m)
               for m in range(spec.consumers)]
-    ray.get([a.ready.remote() for a in actors])
-    return StreamHandle(spec, actors)
+    handle = StreamHandle(spec, actors)
+    try:
+        ray.get([a.ready.remote() for a in actors], timeout=spec.start_timeout_s)
+    except ray.exceptions.GetTimeoutError as e:
+        for actor in actors:
+            ray.kill(actor, no_restart=True)
+        free = ray.available_resources().get("CPU", 0)
+        raise ClusterError(f"the {spec.consumers} consumer actors did not start within "
+                           f"{spec.start_timeout_s:.0f} s: each needs {spec.cpus_per_consumer} CPU and the "
+                           f"cluster has {free:g} free") from e
+    except ray.exceptions.RayError as e:
+        for actor in actors:
+            ray.kill(actor, no_restart=True)
+        raise ClusterError(f"a consumer actor failed to start: {e}") from e
+    return handle
 
 
 def find_stream(topic: str, consumers_max: int = 64) -> StreamHandle | None:
@@ -123,7 +137,7 @@ def _check_lake_matches_topic(spec: StreamSpec, kafka: KafkaSettings) -> None:
                            "use a new --lake or remove that folder")
 
     for row in kafka_admin.partition_offsets(kafka, spec.topic, spec.group):
-        mark = lake.high_water(spec.lake_dir, row["partition"])
+        mark = lake.high_water(spec.lake_dir, spec.topic, row["partition"])
         if mark >= row["end"]:
             raise refuse(f"it holds offset {mark} of partition {row['partition']}, "
                          f"the topic ends at {row['end']}")

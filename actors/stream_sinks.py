@@ -101,7 +101,7 @@ class BatchSinks:
     def _mark(self, partition: int) -> int:
         with self._lock:
             if partition not in self._marks:
-                self._marks[partition] = lake.high_water(self._spec.lake_dir, partition)
+                self._marks[partition] = lake.high_water(self._spec.lake_dir, self._spec.topic, partition)
             return self._marks[partition]
 
     def _write(self, table: pa.Table, messages: list[Message]) -> tuple[int, int]:
@@ -113,7 +113,7 @@ class BatchSinks:
             ranges[m.partition] = (min(first, m.offset), max(last, m.offset))
         for partition, (first, last) in sorted(ranges.items()):
             rows = table.filter(pc.equal(table.column("kafka_partition"), partition))
-            name = lake.file_name(partition, first, last)
+            name = lake.file_name(self._spec.topic, partition, first, last)
             if rows.num_rows:
                 # Predictions first: the lake file is what marks these offsets done.
                 scored += self._score(rows, name)

@@ -3,10 +3,12 @@
 One background thread owns the model. It takes up to `max_batch_size` waiting requests
 (while a burst is still arriving it waits a little, so that the burst lands in one batch), runs one
 prefill over the left-padded prompts and then one forward pass per token for the whole batch,
-reusing the KV cache. Each request keeps its own temperature, top_p, stop strings and token
-budget; a finished or cancelled request leaves the batch at once (its rows are dropped from the
-cache). Text pieces go back to the caller through a callback, or `generate()` as an async
-iterator. No Ray here: the Serve deployment wraps it.
+reusing the KV cache. Requests that arrive meanwhile are prefilled between two steps and join
+the running batch (continuous batching): nobody waits for a whole batch to finish. Each
+request keeps its own temperature, top_p, stop strings and token budget; a finished or cancelled
+request leaves the batch at once (its rows are dropped from the cache). Text pieces go back to
+the caller through a callback, or `generate()` as an async iterator. No Ray here: the Serve
+deployment wraps it.
 """
 
 from __future__ import annotations
@@ -62,6 +64,47 @@ class _Sequence:
 
     def cancel(self) -> None:
         self.cancelled.set()
+
+
+@dataclass
+class _Running:
+    """The decoding batch: its requests, KV cache, attention mask, last positions, pending tokens."""
+
+    seqs: list[_Sequence]
+    cache: object
+    mask: object  # [batch, width]: 0 marks left padding
+    positions: object  # [batch, 1]: position of each row's last token
+    tokens: object  # [batch]: the token each row feeds next
+
+    def select(self, rows: list[int]) -> None:
+        import torch
+
+        index = torch.tensor(rows, device=self.tokens.device)
+        self.cache.batch_select_indices(index)
+        self.mask, self.positions, self.tokens = self.mask[index], self.positions[index], self.tokens[index]
+        self.seqs = [self.seqs[i] for i in rows]
+
+    def merge(self, other: _Running) -> _Running:
+        """One batch of both: the narrower one is left-padded (masked) to the other's width."""
+        import torch
+        import torch.nn.functional as F
+
+        width = max(self.mask.shape[1], other.mask.shape[1])
+        for part in (self, other):
+            extra = width - part.mask.shape[1]
+            if extra:
+                part.mask = F.pad(part.mask, (extra, 0))
+                for layer in part.cache.layers:
+                    layer.keys = F.pad(layer.keys, (0, 0, extra, 0))
+                    layer.values = F.pad(layer.values, (0, 0, extra, 0))
+        for mine, theirs in zip(self.cache.layers, other.cache.layers, strict=True):
+            mine.keys = torch.cat([mine.keys, theirs.keys], dim=0)
+            mine.values = torch.cat([mine.values, theirs.values], dim=0)
+        self.mask = torch.cat([self.mask, other.mask], dim=0)
+        self.positions = torch.cat([self.positions, other.positions], dim=0)
+        self.tokens = torch.cat([self.tokens, other.tokens], dim=0)
+        self.seqs = self.seqs + other.seqs
+        return self
 
 
 class BatchingEngine:
@@ -156,46 +199,81 @@ class BatchingEngine:
                 seen, quiet_until = len(self._waiting), time.monotonic() + self._wait_s
 
     def _decode_safely(self, batch: list[_Sequence]) -> None:
+        active = list(batch)  # every request this run touched, joiners included
         with self._cond:
             self._stats["batches"] += 1
-            self._stats["largest_batch"] = max(self._stats["largest_batch"], len(batch))
-            self._stats["running"] = len(batch)
         try:
-            self._decode(batch)
-        except Exception as e:  # a model failure ends this batch's requests, not the engine
-            log.exception("generation failed for a batch of %d", len(batch))
-            for seq in batch:
+            self._decode(batch, active)
+        except Exception as e:  # a model failure ends these requests, not the engine
+            log.exception("generation failed for a batch of %d", len(active))
+            for seq in active:
                 if not seq.done:
                     self._finish(seq, "error", error=f"{type(e).__name__}: {e}")
         finally:
             with self._cond:
                 self._stats["running"] = 0
 
-    def _decode(self, seqs: list[_Sequence]) -> None:
+    def _decode(self, seqs: list[_Sequence], active: list[_Sequence]) -> None:
+        """Continuous batching: between two decode steps, waiting requests are prefilled and
+        join the running batch (up to max_batch_size), so nobody waits for a whole batch."""
         import torch
 
-        model = self._loaded.model
+        with torch.inference_mode():
+            running = self._prefill(seqs)
+            while running is not None:
+                joiners = self._take_joiners(self._max_batch - len(running.seqs))
+                if joiners:
+                    active += joiners
+                    joined = self._prefill(joiners)
+                    running = running.merge(joined) if joined is not None else running
+                self._note_running(len(running.seqs))
+                running = self._step(running)
+
+    def _take_joiners(self, room: int) -> list[_Sequence]:
+        if room <= 0:
+            return []
+        with self._cond:
+            taken = [self._waiting.popleft() for _ in range(min(room, len(self._waiting)))]
+        for seq in taken:
+            if seq.cancelled.is_set():
+                self._finish(seq, "cancelled")
+        return [s for s in taken if not s.done]
+
+    def _note_running(self, size: int) -> None:
+        with self._cond:
+            self._stats["running"] = size
+            self._stats["largest_batch"] = max(self._stats["largest_batch"], size)
+
+    def _prefill(self, seqs: list[_Sequence]) -> _Running | None:
+        """One forward over the left-padded prompts; each request gets its first token."""
         ids, mask = self._left_pad([s.prompt_ids for s in seqs])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        with torch.inference_mode():
-            out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                        logits_to_keep=1)
-            cache = out.cache
-            while True:
-                tokens = self._sample(out.logits[:, -1, :], seqs)
-                keep = [i for i, (s, t) in enumerate(zip(seqs, tokens.tolist(), strict=True))
-                        if not self._advance(s, t)]
-                if not keep:
-                    return
-                if len(keep) < len(seqs):
-                    index = torch.tensor(keep, device=tokens.device)
-                    cache.batch_select_indices(index)
-                    mask, positions, tokens = mask[index], positions[index], tokens[index]
-                    seqs = [seqs[i] for i in keep]
-                mask = torch.cat([mask, mask.new_ones((len(seqs), 1))], dim=1)
-                positions = positions[:, -1:] + 1
-                out = model(input_ids=tokens[:, None], attention_mask=mask, position_ids=positions,
-                            cache=cache, use_cache=True)
+        out = self._loaded.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                                 logits_to_keep=1)
+        tokens = self._sample(out.logits[:, -1, :], seqs)
+        return self._retire(_Running(seqs, out.cache, mask, positions[:, -1:], tokens))
+
+    def _step(self, running: _Running) -> _Running | None:
+        """Feed every running request its last token; each gets its next one."""
+        import torch
+
+        mask = torch.cat([running.mask, running.mask.new_ones((len(running.seqs), 1))], dim=1)
+        positions = running.positions + 1
+        out = self._loaded.model(input_ids=running.tokens[:, None], attention_mask=mask,
+                                 position_ids=positions, cache=running.cache, use_cache=True)
+        running.mask, running.positions = mask, positions
+        running.tokens = self._sample(out.logits[:, -1, :], running.seqs)
+        return self._retire(running)
+
+    def _retire(self, running: _Running) -> _Running | None:
+        """Hand out the sampled tokens; finished or cancelled requests leave the batch at once."""
+        keep = [i for i, (s, t) in enumerate(zip(running.seqs, running.tokens.tolist(), strict=True))
+                if not self._advance(s, t)]
+        if not keep:
+            return None
+        if len(keep) < len(running.seqs):
+            running.select(keep)
+        return running
 
     def _advance(self, seq: _Sequence, token: int) -> bool:
         """Give `seq` its next token; returns whether it is finished."""

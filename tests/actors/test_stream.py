@@ -161,6 +161,11 @@ def test_missing_topic_and_dead_broker_fail_fast(ray_local, kafka, tmp_path):
         start_stream(StreamSpec(topic="nope", lake=str(tmp_path)), kafka)
     with pytest.raises(ClusterError, match="cannot reach Kafka at 127.0.0.1:9"):
         start_stream(StreamSpec(topic="flights", lake=str(tmp_path)), KafkaSettings("127.0.0.1:9"))
+    topic = new_topic(kafka, 1)
+    too_big = StreamSpec(topic=topic, lake=str(tmp_path / "l2"), vocabulary=None, cpus_per_consumer=64,
+                         start_timeout_s=5)
+    with pytest.raises(ClusterError, match="did not start within 5 s: each needs 64 CPU"):
+        start_stream(too_big, kafka)  # more than the cluster has: an error, not a hang
 
 
 def test_poison_records_are_dead_lettered_and_the_lake_keeps_its_topic(ray_local, kafka, tmp_path):

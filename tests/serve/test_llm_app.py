@@ -153,6 +153,31 @@ def test_client_disconnect_stops_its_generation(serve_url):
     assert now["tokens_generated"] - before["tokens_generated"] < 1000  # stopped long before 1500
 
 
+def test_a_request_arriving_mid_generation_joins_the_running_batch(serve_url):
+    import threading
+
+    solo = chat(serve_url, messages=PARIS, temperature=0, max_tokens=20).json()["choices"][0]["message"]
+    body = {"messages": [{"role": "user", "content": "Write a very long story about a dragon."}],
+            "temperature": 0, "max_tokens": 400, "stream": True}
+    started, long_done = threading.Event(), threading.Event()
+
+    def long_request() -> None:
+        with requests.post(f"{serve_url}/v1/chat/completions", json=body, stream=True, timeout=300) as r:
+            for line in r.iter_lines():
+                if b'"content"' in line:
+                    started.set()
+        long_done.set()
+
+    worker = threading.Thread(target=long_request)
+    worker.start()
+    assert started.wait(120)
+    joined = chat(serve_url, messages=PARIS, temperature=0, max_tokens=20).json()["choices"][0]["message"]
+    still_running = not long_done.is_set()
+    worker.join(300)
+    assert still_running  # the short request did not wait for the long one to finish
+    assert joined == solo  # and joining a batch does not change a greedy answer
+
+
 def test_burst_of_32_is_answered_and_decoded_in_batches(serve_url):
     questions = [f"Give one word that rhymes with '{w}'." for w in
                  ("cat", "dog", "sun", "tree", "blue", "red", "light", "rain")] * 4
