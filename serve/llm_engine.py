@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from serve.decode_batch import RunningBatch, sample_row
 from serve.llm_model import LoadedModel
 from serve.text_stream import TextStream
 
@@ -64,47 +65,6 @@ class _Sequence:
 
     def cancel(self) -> None:
         self.cancelled.set()
-
-
-@dataclass
-class _Running:
-    """The decoding batch: its requests, KV cache, attention mask, last positions, pending tokens."""
-
-    seqs: list[_Sequence]
-    cache: object
-    mask: object  # [batch, width]: 0 marks left padding
-    positions: object  # [batch, 1]: position of each row's last token
-    tokens: object  # [batch]: the token each row feeds next
-
-    def select(self, rows: list[int]) -> None:
-        import torch
-
-        index = torch.tensor(rows, device=self.tokens.device)
-        self.cache.batch_select_indices(index)
-        self.mask, self.positions, self.tokens = self.mask[index], self.positions[index], self.tokens[index]
-        self.seqs = [self.seqs[i] for i in rows]
-
-    def merge(self, other: _Running) -> _Running:
-        """One batch of both: the narrower one is left-padded (masked) to the other's width."""
-        import torch
-        import torch.nn.functional as F
-
-        width = max(self.mask.shape[1], other.mask.shape[1])
-        for part in (self, other):
-            extra = width - part.mask.shape[1]
-            if extra:
-                part.mask = F.pad(part.mask, (extra, 0))
-                for layer in part.cache.layers:
-                    layer.keys = F.pad(layer.keys, (0, 0, extra, 0))
-                    layer.values = F.pad(layer.values, (0, 0, extra, 0))
-        for mine, theirs in zip(self.cache.layers, other.cache.layers, strict=True):
-            mine.keys = torch.cat([mine.keys, theirs.keys], dim=0)
-            mine.values = torch.cat([mine.values, theirs.values], dim=0)
-        self.mask = torch.cat([self.mask, other.mask], dim=0)
-        self.positions = torch.cat([self.positions, other.positions], dim=0)
-        self.tokens = torch.cat([self.tokens, other.tokens], dim=0)
-        self.seqs = self.seqs + other.seqs
-        return self
 
 
 class BatchingEngine:
@@ -244,16 +204,16 @@ class BatchingEngine:
             self._stats["running"] = size
             self._stats["largest_batch"] = max(self._stats["largest_batch"], size)
 
-    def _prefill(self, seqs: list[_Sequence]) -> _Running | None:
+    def _prefill(self, seqs: list[_Sequence]) -> RunningBatch | None:
         """One forward over the left-padded prompts; each request gets its first token."""
         ids, mask = self._left_pad([s.prompt_ids for s in seqs])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
         out = self._loaded.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
                                  logits_to_keep=1)
         tokens = self._sample(out.logits[:, -1, :], seqs)
-        return self._retire(_Running(seqs, out.cache, mask, positions[:, -1:], tokens))
+        return self._retire(RunningBatch(seqs, out.cache, mask, positions[:, -1:], tokens))
 
-    def _step(self, running: _Running) -> _Running | None:
+    def _step(self, running: RunningBatch) -> RunningBatch | None:
         """Feed every running request its last token; each gets its next one."""
         import torch
 
@@ -265,7 +225,7 @@ class BatchingEngine:
         running.tokens = self._sample(out.logits[:, -1, :], running.seqs)
         return self._retire(running)
 
-    def _retire(self, running: _Running) -> _Running | None:
+    def _retire(self, running: RunningBatch) -> RunningBatch | None:
         """Hand out the sampled tokens; finished or cancelled requests leave the batch at once."""
         keep = [i for i, (s, t) in enumerate(zip(running.seqs, running.tokens.tolist(), strict=True))
                 if not self._advance(s, t)]
@@ -329,22 +289,7 @@ class BatchingEngine:
             if seq.params.temperature < GREEDY_BELOW:
                 continue
             try:
-                tokens[row] = self._sample_row(logits[row], seq)
+                tokens[row] = sample_row(logits[row], seq.params, seq)
             except (RuntimeError, ValueError) as e:  # this request fails, not its batch
                 seq.sample_error = f"sampling failed: {e}"
         return tokens
-
-    @staticmethod
-    def _sample_row(logits, seq: _Sequence):
-        import torch
-
-        p = seq.params
-        probs = torch.softmax(logits.float() / p.temperature, dim=-1)
-        if p.top_p < 1.0:
-            sorted_probs, order = probs.sort(descending=True)
-            outside = sorted_probs.cumsum(0) - sorted_probs > p.top_p
-            sorted_probs[outside] = 0.0
-            probs = torch.zeros_like(probs).scatter_(0, order, sorted_probs)
-        if p.seed is not None and seq.generator is None:
-            seq.generator = torch.Generator(device=probs.device).manual_seed(p.seed)
-        return torch.multinomial(probs, 1, generator=seq.generator)[0]
