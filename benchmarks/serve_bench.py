@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import requests
 
 from benchmarks.serve_prompts import PROMPTS, chat_messages
 from cluster.errors import ConfigError, PipelineError
+from cluster.ports import free_loopback_port
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _measure_endpoint(settings: ServeBenchSettings, log: Callable[[str], None]) 
     from serve.deploy import deploy_apps
     from serve.llm_config import LlmSpec, ServeSpec
 
-    port = _free_port()
+    port = free_loopback_port()
     ray.init(address="local", include_dashboard=False, logging_level="ERROR", log_to_driver=False)
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
     try:
@@ -138,12 +138,6 @@ def _pct(values: list[float], pct: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[pct - 1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _write(settings: ServeBenchSettings, result: dict) -> None:

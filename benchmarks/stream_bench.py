@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -30,6 +29,7 @@ from actors.kafka_broker import BrokerSettings, start_broker, stop_broker
 from actors.kafka_config import KafkaSettings, StreamSpec
 from actors.stream import start_stream
 from cluster.errors import PipelineError
+from cluster.ports import free_loopback_port
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def run_stream_benchmark(settings: StreamBenchSettings, log: Callable[[str], Non
     import ray
 
     work = Path(tempfile.mkdtemp(prefix="rayline-stream-bench-"))
-    broker = BrokerSettings(port=_free_port(), state_dir=str(work / "kafka"))
+    broker = BrokerSettings(port=free_loopback_port(), state_dir=str(work / "kafka"))
     state, _ = start_broker(broker)
     kafka = KafkaSettings(bootstrap_servers=state.bootstrap)
     ray.init(address="local", include_dashboard=False, logging_level="ERROR", log_to_driver=False)
@@ -162,12 +162,6 @@ def _wait_committed(kafka: KafkaSettings, spec: StreamSpec, expected: int, timeo
         time.sleep(0.25)
     raise PipelineError(f"the consumers of {spec.topic} did not commit {expected} records "
                         f"in {timeout_s:.0f} s")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _write(settings: StreamBenchSettings, result: dict) -> None:

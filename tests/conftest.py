@@ -87,14 +87,10 @@ def pytest_collection_modifyitems(items: list) -> None:
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory):
     """The embedded Kafka-protocol broker (tansu) on a free loopback port, for the session."""
-    import socket
-
     from actors.kafka_broker import BrokerSettings, start_broker, stop_broker
+    from cluster.ports import free_loopback_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    settings = BrokerSettings(port=port, state_dir=str(tmp_path_factory.mktemp("kafka")))
+    settings = BrokerSettings(port=free_loopback_port(), state_dir=str(tmp_path_factory.mktemp("kafka")))
     state, _ = start_broker(settings)
     yield state.bootstrap
     stop_broker(settings)

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from cluster.ports import free_loopback_port
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +16,7 @@ def serve_url(ray_local, trained_model) -> str:
     from serve.llm_config import LlmSpec, ServeSpec
 
     report, registry = trained_model
-    port = free_port()
+    port = free_loopback_port()
     spec = ServeSpec(port=port, delay_model=str(registry / "latest"))
     # Small limits so the back-pressure test can fill them: 16 running + 24 queued. A burst is
     # gathered until 0.3 s pass without a new request: on a busy 2-core machine a burst of 32
