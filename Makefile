@@ -11,7 +11,13 @@ STAMP := $(VENV)/.rayline-installed
 STOP_ALL := $(BIN)/rayline stream stop --topic flights >/dev/null 2>&1; $(BIN)/rayline serve stop >/dev/null 2>&1; \
 	$(BIN)/rayline kafka stop; $(BIN)/rayline cluster stop
 
-.PHONY: install data demo serve demo-model stop test bench lint clean
+# Spark (the `spark` ETL engine, `rayline compare`, the tests) needs Java 17 or later.
+JAVA_MAJOR = $$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)
+CHECK_JAVA = command -v java >/dev/null && [ "$(JAVA_MAJOR)" -ge 17 ] 2>/dev/null
+JAVA_HELP = "Java 17 or later is missing (found: $$(command -v java >/dev/null && java -version 2>&1 | head -1 || echo no java on PATH)). \
+	Spark needs it: install e.g. openjdk-17-jre-headless, or set JAVA_HOME and put java on PATH."
+
+.PHONY: install data demo serve demo-model stop test bench lint clean check-java
 
 install: $(STAMP)
 
@@ -25,6 +31,10 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install -q -e '.[dev]' $(QUIET_PIP)
 	@touch $(STAMP)
 	@echo "installed into $(VENV)"
+	@$(CHECK_JAVA) && echo "java $(JAVA_MAJOR) found (Spark engine ready)" || echo "WARNING: "$(JAVA_HELP)
+
+check-java:
+	@$(CHECK_JAVA) || { echo "ERROR: "$(JAVA_HELP); exit 1; }
 
 data: install
 	@$(BIN)/rayline data fetch
@@ -60,11 +70,11 @@ demo-model:
 stop:
 	@$(STOP_ALL)
 
-test: install
+test: install check-java
 	@$(BIN)/python -m pytest -q
 
-bench: data
-	@$(BIN)/rayline bench etl --copies 30
+bench: data check-java
+	@$(BIN)/rayline bench etl --engines ray,spark,modin,pandas,pyarrow --copies 1,10,30
 	@test -f data/processed/flights/_manifest.json || $(BIN)/rayline etl data/raw/flights.csv --out data/processed/flights
 	@$(BIN)/rayline bench train
 	@$(BIN)/rayline bench serve
@@ -74,5 +84,5 @@ lint: install
 	@$(BIN)/ruff check .
 
 clean:
-	rm -rf data/processed data/scaled data/train_runs data/lake data/kafka models \
+	rm -rf data/processed data/scaled data/train_runs data/lake data/kafka data/compare models \
 	  benchmarks/results/*.json benchmarks/results/*.png

@@ -1,12 +1,14 @@
-"""`rayline bench etl`: rayline's Ray Data ETL against plain pyarrow in one process, same run.
+"""`rayline bench etl`: every ETL engine and plain pyarrow, at several input sizes, in one run.
 
-    rayline bench etl --copies 30 [--files 30] [--json]      (or: make bench)
+    rayline bench etl --engines ray,spark,modin,pandas,pyarrow --copies 1,10,30 [--json]
 
-Both run as fresh subprocesses on the same scaled data (made if missing), one after the
-other, each with its whole process tree's memory sampled. `ratio` is rayline throughput
-over baseline throughput (same bytes, so baseline seconds / rayline seconds); rayline's
-seconds are the ETL's own, its Ray start-up is reported apart. JSON and a PNG chart go to
-the results folder.
+For each size (copies of flights, about 31 MB each, one file per copy unless --files says
+otherwise) each engine runs as a fresh `rayline etl --engine E` process, and the baseline
+as plain pyarrow in one process (benchmarks/pyarrow_baseline.py), one after the other, each
+with its whole process tree's memory sampled. `seconds` is the ETL's own time (starting Ray
+or Spark is reported apart as `connect_seconds`). The engines must agree on every count.
+`ratio` (and the fields of the first version of this benchmark) is Ray's throughput over
+pyarrow's at the largest size. JSON and a PNG chart go to the results folder.
 """
 
 from __future__ import annotations
@@ -17,97 +19,165 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.process_memory import MeasuredRun, run_measured
-from cluster.errors import PipelineError
+from cluster.errors import ConfigError, PipelineError
+from cluster.process_memory import run_measured
+from pipelines.etl_compare import run_engine_process
+from pipelines.etl_engines import ENGINES
 from pipelines.sample_data import fetch_flights_data, scale_flights
+
+BASELINE = "pyarrow"
+DISTRIBUTED = ("ray", "spark", "modin")
+_CHECKED = ("rows_in", "rows_out", "rows_rejected", "rows_delayed")
 
 
 @dataclass(frozen=True)
 class EtlBenchSettings:
-    copies: int = 30
-    files: int = 30
+    engines: tuple[str, ...] = (*ENGINES, BASELINE)
+    copies: tuple[int, ...] = (1, 10, 30)
+    files: int | None = None  # files per size; default one per copy
     data_dir: str = "data"
     results_dir: str = "benchmarks/results"
     num_cpus: int | None = None
+    spark_master: str = "local[*]"
+    extra_etl_args: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        unknown = [e for e in self.engines if e not in (*ENGINES, BASELINE)]
+        if unknown or not self.engines:
+            raise ConfigError(f"--engines: unknown {unknown or 'none given'}; choose from "
+                              f"{', '.join((*ENGINES, BASELINE))}")
+        if not self.copies or min(self.copies) < 1:
+            raise ConfigError(f"--copies must be positive integers, got {self.copies}")
+
+
+def parse_copies(text: str) -> tuple[int, ...]:
+    """Sizes from '1,10,30'; ConfigError on anything else."""
+    try:
+        return tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError as e:
+        raise ConfigError(f"--copies takes comma-separated whole numbers, got '{text}'") from e
 
 
 def run_etl_benchmark(settings: EtlBenchSettings, log: Callable[[str], None] = print) -> dict:
-    """Run both ETLs once and return the result (also written as JSON and PNG)."""
-    source = _scaled_data(settings, log)
-    work = Path(tempfile.mkdtemp(prefix="rayline-bench-"))
-    try:
-        log("baseline: plain pyarrow, one process ...")
-        base_cmd = [sys.executable, "-m", "benchmarks.pyarrow_baseline", str(source), str(work / "base")]
-        base_run = _run(base_cmd)
-        baseline = json.loads(base_run.stdout.strip().splitlines()[-1])
-        log(f"baseline: {baseline['seconds']:.1f} s; rayline: Ray Data ...")
-        cmd = [sys.executable, "-m", "rayline.cli", "etl", str(source), "--out", str(work / "ray"),
-               "--force", "--json"]
-        if settings.num_cpus:
-            cmd += ["--num-cpus", str(settings.num_cpus)]
-        ray_run = _run(cmd)
-        manifest = json.loads(ray_run.stdout)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    result = _result(settings, source, baseline, base_run, manifest, ray_run)
+    """Run every engine at every size; returns the result (also written as JSON and PNG)."""
+    results = []
+    for copies in settings.copies:
+        source = _scaled_data(settings, copies, log)
+        size = [_run_one(settings, engine, copies, source, log) for engine in settings.engines]
+        _check_agreement(size, copies)
+        results += size
+    result = _summary(settings, results)
     _write_results(settings, result)
     return result
 
 
-def _scaled_data(settings: EtlBenchSettings, log: Callable[[str], None]) -> Path:
+def _scaled_data(settings: EtlBenchSettings, copies: int, log: Callable[[str], None]) -> Path:
     raw = Path(settings.data_dir) / "raw" / "flights.csv"
     if not raw.is_file():
         log(f"writing {raw} ...")
         fetch_flights_data(raw.parent)
-    out = Path(settings.data_dir) / "scaled" / f"c{settings.copies}-f{settings.files}"
-    log(f"scaled data: {out} ({settings.copies} copies over {settings.files} files)")
-    scale_flights(raw, settings.copies, settings.files, out)
+    files = settings.files or copies
+    out = Path(settings.data_dir) / "scaled" / f"c{copies}-f{files}"
+    log(f"scaled data: {out} ({copies} copies over {files} files)")
+    scale_flights(raw, copies, files, out)
     return out
 
 
-def _run(cmd: list[str]) -> MeasuredRun:
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "PYTHONUNBUFFERED": "1"}
-    run = run_measured(cmd, env=env)
+def _run_one(settings: EtlBenchSettings, engine: str, copies: int, source: Path,
+             log: Callable[[str], None]) -> dict:
+    work = Path(tempfile.mkdtemp(prefix="rayline-bench-"))
+    try:
+        if engine == BASELINE:
+            entry = _run_baseline(source, work / "out")
+        else:
+            entry = _run_engine(settings, engine, source, work / "out")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    entry |= {"engine": engine, "copies": copies, "files": settings.files or copies}
+    entry["mb_per_s"] = round(entry["input_mb"] / entry["seconds"], 1) if entry["seconds"] else None
+    log(f"  {engine:8s} {copies:3d} copies: {entry['seconds']:7.2f} s, peak {entry['peak_rss_mb']:,.0f} MB")
+    return entry
+
+
+def _run_baseline(source: Path, dest: Path) -> dict:
+    cmd = [sys.executable, "-m", "benchmarks.pyarrow_baseline", str(source), str(dest)]
+    run = run_measured(cmd, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if run.returncode != 0:
-        raise PipelineError(f"benchmark step failed ({' '.join(cmd)}): {run.stderr.strip()[-2000:]}")
-    return run
+        raise PipelineError(f"pyarrow baseline failed: {run.stderr.strip()[-2000:]}")
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    size = sum(p.stat().st_size for p in source.glob("*.csv"))
+    return {**{k: out[k] for k in _CHECKED}, "seconds": round(out["seconds"], 3), "connect_seconds": 0.0,
+            "wall_seconds": round(run.wall_seconds, 2), "peak_rss_mb": round(run.peak_tree_mb, 1),
+            "input_mb": round(size / 1e6, 1)}
 
 
-def _result(settings: EtlBenchSettings, source: Path, baseline: dict, base_run: MeasuredRun,
-            manifest: dict, ray_run: MeasuredRun) -> dict:
-    for key in ("rows_in", "rows_out", "rows_rejected", "rows_delayed"):
-        if baseline[key] != manifest[key]:
-            raise PipelineError(f"engines disagree on {key}: "
-                                f"baseline {baseline[key]}, rayline {manifest[key]}")
-    size_mb = manifest["bytes_in"] / 1e6
-    ray_seconds, base_seconds = manifest["seconds"], baseline["seconds"]
-    connect = manifest["timings"].get("connect", 0.0)
+def _run_engine(settings: EtlBenchSettings, engine: str, source: Path, dest: Path) -> dict:
+    args = ["--spark-master", settings.spark_master, *settings.extra_etl_args]
+    if settings.num_cpus:
+        args += ["--num-cpus", str(settings.num_cpus)]
+    run = run_engine_process(engine, str(source), str(dest), args)
+    if run.manifest is None:
+        raise PipelineError(f"{engine} failed: {run.error}")
+    m = run.manifest
+    return {**{k: m[k] for k in _CHECKED}, "seconds": m["seconds"],
+            "connect_seconds": m["timings"].get("connect", 0.0), "timings": m["timings"],
+            "wall_seconds": round(run.wall_seconds, 2), "peak_rss_mb": round(run.peak_rss_mb, 1),
+            "input_mb": round(m["bytes_in"] / 1e6, 1)}
+
+
+def _check_agreement(entries: list[dict], copies: int) -> None:
+    first = entries[0]
+    for entry in entries[1:]:
+        for key in _CHECKED:
+            if entry[key] != first[key]:
+                raise PipelineError(f"{copies} copies: engines disagree on {key}: "
+                                    f"{first['engine']} {first[key]}, {entry['engine']} {entry[key]}")
+
+
+def _summary(settings: EtlBenchSettings, results: list[dict]) -> dict:
+    by = {(r["engine"], r["copies"]): r for r in results}
+    sizes = []
+    for copies in settings.copies:
+        here = [r for r in results if r["copies"] == copies]
+        distributed = [r for r in here if r["engine"] in DISTRIBUTED]
+        fastest = min(distributed, key=lambda r: r["seconds"])["engine"] if distributed else None
+        row = {"copies": copies, "input_mb": here[0]["input_mb"],
+               "fastest": min(here, key=lambda r: r["seconds"])["engine"], "fastest_distributed": fastest}
+        if ("ray", copies) in by and (BASELINE, copies) in by:
+            base, ray = by[(BASELINE, copies)], by[("ray", copies)]
+            row["ray_vs_pyarrow"] = round(base["seconds"] / ray["seconds"], 3)
+        sizes.append(row)
+    result = {"benchmark": "etl", "engines": list(settings.engines), "copies": list(settings.copies),
+              "cpus": os.cpu_count(), "results": results, "sizes": sizes, "settings": asdict(settings)}
+    largest = max(settings.copies)
+    if ("ray", largest) in by and (BASELINE, largest) in by:
+        result |= _first_version_fields(by[("ray", largest)], by[(BASELINE, largest)])
+    return result
+
+
+def _first_version_fields(ray: dict, base: dict) -> dict:
+    """The fields the one-engine version of this benchmark reported, for the largest size."""
     return {
-        "benchmark": "etl", "copies": settings.copies, "files": settings.files, "source": str(source),
-        "input_mb": round(size_mb, 1), "rows_in": manifest["rows_in"], "rows_out": manifest["rows_out"],
-        "rayline_seconds": round(ray_seconds, 2), "baseline_seconds": round(base_seconds, 2),
-        "ratio": round(base_seconds / ray_seconds, 3),
-        "rayline_mb_per_s": round(size_mb / ray_seconds, 1),
-        "baseline_mb_per_s": round(size_mb / base_seconds, 1),
-        "rayline_wall_seconds_with_ray_start": round(ray_run.wall_seconds, 2),
-        "peak_rss_mb": round(ray_run.peak_tree_mb, 1),
-        "baseline_peak_rss_mb": round(base_run.peak_tree_mb, 1),
-        "ray_connect_seconds": connect,
-        "ratio_with_ray_start": round(base_seconds / (ray_seconds + connect), 3),
-        "rayline_timings": manifest["timings"], "cpus": os.cpu_count(),
-        "settings": asdict(settings),
+        "input_mb": ray["input_mb"], "rows_in": ray["rows_in"], "rows_out": ray["rows_out"],
+        "rayline_seconds": ray["seconds"], "baseline_seconds": base["seconds"],
+        "ratio": round(base["seconds"] / ray["seconds"], 3),
+        "rayline_mb_per_s": ray["mb_per_s"], "baseline_mb_per_s": base["mb_per_s"],
+        "rayline_wall_seconds_with_ray_start": ray["wall_seconds"],
+        "peak_rss_mb": ray["peak_rss_mb"], "baseline_peak_rss_mb": base["peak_rss_mb"],
+        "ray_connect_seconds": ray["connect_seconds"],
+        "ratio_with_ray_start": round(base["seconds"] / (ray["seconds"] + ray["connect_seconds"]), 3),
+        "rayline_timings": ray["timings"],
     }
 
 
 def _write_results(settings: EtlBenchSettings, result: dict) -> None:
     out = Path(settings.results_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = out / f"etl-c{settings.copies}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1))
-    _chart(result, stem.with_suffix(".png"))
+    (out / "etl.json").write_text(json.dumps(result, indent=1))
+    _chart(result, out / "etl.png")
 
 
 def _chart(result: dict, path: Path) -> None:
@@ -116,15 +186,20 @@ def _chart(result: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
-    names = ["pyarrow (1 process)", "rayline (Ray Data)"]
-    left.bar(names, [result["baseline_mb_per_s"], result["rayline_mb_per_s"]], color=["#999", "#2a7"])
-    left.set_ylabel("MB/s (higher is better)")
-    left.set_title(f"throughput, ratio {result['ratio']:.2f}")
-    right.bar(names, [result["baseline_peak_rss_mb"], result["peak_rss_mb"]], color=["#999", "#2a7"])
-    right.set_ylabel("peak memory of process tree, MB")
-    right.set_title("peak memory")
-    fig.suptitle(f"flights ETL, {result['input_mb']:.0f} MB CSV, {result['cpus']} CPUs")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for engine in result["engines"]:
+        rows = sorted((r for r in result["results"] if r["engine"] == engine), key=lambda r: r["input_mb"])
+        style = "--" if engine == BASELINE else "-"
+        left.plot([r["input_mb"] for r in rows], [r["seconds"] for r in rows], style, marker="o",
+                  label=engine)
+        right.plot([r["input_mb"] for r in rows], [r["peak_rss_mb"] for r in rows], style, marker="o",
+                   label=engine)
+    left.set(xlabel="input CSV, MB", ylabel="seconds (lower is better)", title="ETL time against input size")
+    right.set(xlabel="input CSV, MB", ylabel="peak memory of process tree, MB", title="peak memory")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(f"flights ETL by engine, {result['cpus']} CPUs")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

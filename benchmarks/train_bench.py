@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from benchmarks.process_memory import run_measured
 from cluster.errors import PipelineError
+from cluster.process_memory import run_measured
 from pipelines.train_config import TrainSpec
 
 

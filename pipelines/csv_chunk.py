@@ -83,7 +83,7 @@ def parse_chunk(data: bytes, chunk: ChunkRef, opts: CsvOptions) -> ParsedChunk:
         if lines is None:
             lines = record_lines(data, chunk.first_line, opts)
         return ParsedChunk(_canonical(table), lines)
-    return _read_rowwise(data, chunk, opts)
+    return read_rowwise(data, chunk, opts)
 
 
 def read_categories(data: bytes, chunk: ChunkRef, opts: CsvOptions,
@@ -187,8 +187,8 @@ def _canonical(table: pa.Table) -> pa.Table:
     return table.select([c.name for c in FLIGHTS_COLUMNS])
 
 
-def _read_rowwise(data: bytes, chunk: ChunkRef, opts: CsvOptions) -> ParsedChunk:
-    """Slow path: every field read as bytes, so each bad record or value is found on its own."""
+def read_rowwise(data: bytes, chunk: ChunkRef, opts: CsvOptions) -> ParsedChunk:
+    """The slow path: every field read as bytes, so each bad record or value is found on its own."""
     names = chunk.column_names
     invalid_rows: list[pa_csv.InvalidRow] = []
     table = _pyarrow_read(data, names, {n: pa.binary() for n in names}, opts, invalid_rows,
@@ -219,15 +219,30 @@ def _physical_lines(text: str):
 
 def _convert_rows(binary: pa.Table, lines: np.ndarray, chunk: ChunkRef, opts: CsvOptions,
                   rejects: list[Reject], data: bytes) -> ParsedChunk:
-    """Convert byte columns one by one; a record with any bad field is rejected."""
+    """Decode byte columns to text, then convert them; a record with any bad field is rejected."""
+    texts: dict[str, pa.Array] = {}
+    decode_errors: dict[str, list[tuple[int, str]]] = {}
+    for name in chunk.column_names:
+        texts[name], decode_errors[name] = _decode_column(binary.column(name).combine_chunks(), opts.encoding)
+    raw_values = {name: binary.column(name) for name in chunk.column_names}
+    return convert_text_columns(texts, lines, chunk, opts, rejects, data, decode_errors, raw_values)
+
+
+def convert_text_columns(texts: dict[str, pa.Array], lines: np.ndarray, chunk: ChunkRef, opts: CsvOptions,
+                         rejects: list[Reject], data: bytes,
+                         earlier_errors: dict[str, list[tuple[int, str]]] | None = None,
+                         raw_values: dict[str, pa.ChunkedArray] | None = None) -> ParsedChunk:
+    """Text columns (nulls already marked) to the schema's types, with Arrow's own parsers (the
+    same ones pyarrow's CSV reader uses); every record with a field that does not convert is
+    rejected with its line number. Shared by the row-wise path and the pandas reader."""
     bad: dict[int, tuple[str, str | None, str]] = {}
     arrays: dict[str, pa.Array] = {}
     for name in chunk.column_names:
-        strings, errors = _decode_column(binary.column(name).combine_chunks(), opts.encoding)
-        arrays[name], conversion_errors = _convert_column(strings, COLUMNS_BY_NAME[name])
-        for i, message in errors + conversion_errors:
-            bad.setdefault(i, (name, _value_text(binary.column(name)[i].as_py()), message))
-    keep = np.ones(binary.num_rows, dtype=bool)
+        arrays[name], conversion_errors = _convert_column(texts[name], COLUMNS_BY_NAME[name])
+        for i, message in (earlier_errors or {}).get(name, []) + conversion_errors:
+            value = raw_values[name][i].as_py() if raw_values else texts[name][i].as_py()
+            bad.setdefault(i, (name, _value_text(value), message))
+    keep = np.ones(len(lines), dtype=bool)
     bad_rows = sorted(bad)
     raws = raw_lines(data, chunk, [int(lines[i]) for i in bad_rows], opts.encoding)
     for i, raw in zip(bad_rows, raws, strict=True):
@@ -241,8 +256,10 @@ def _convert_rows(binary: pa.Table, lines: np.ndarray, chunk: ChunkRef, opts: Cs
     return ParsedChunk(table.filter(pa.array(keep)), lines[keep], rejects)
 
 
-def _value_text(value: bytes | None) -> str | None:
-    return None if value is None else value.decode("utf-8", errors="backslashreplace")
+def _value_text(value: bytes | str | None) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return value
 
 
 def _decode_column(values: pa.Array, encoding: str) -> tuple[pa.Array, list[tuple[int, str]]]:
@@ -264,25 +281,48 @@ def _decode_column(values: pa.Array, encoding: str) -> tuple[pa.Array, list[tupl
 
 
 def _convert_column(strings: pa.Array, column: Column) -> tuple[pa.Array, list[tuple[int, str]]]:
-    """Typed array (bad values null) and (row, message) for every value that did not convert."""
+    """Typed array (bad values null) and (row, message) for every value that did not convert.
+
+    Arrow's cast decides, as pyarrow's CSV reader would (which also trims spaces and tabs
+    around numbers); a regular expression only narrows down where to look when it fails.
+    """
     kind = column.kind
     if kind == "string":
         return strings, []
     if kind == "timestamp":
         return _convert_timestamps(strings, column.type)
-    pattern = _INT_RE if kind == "int" else _FLOAT_RE
-    ok = pc.fill_null(pc.match_substring_regex(strings, pattern), True)
-    bad = np.flatnonzero(~ok.to_numpy(zero_copy_only=False))
-    errors = [(int(i), f"'{strings[int(i)].as_py()}' is not {'an integer' if kind == 'int' else 'a number'}")
-              for i in bad]
-    cleaned = pc.if_else(ok, strings, None)
+    strings = pc.utf8_trim(strings, " \t")
+    target = pa.int64() if kind == "int" else column.type
+    try:
+        values, errors = pc.cast(strings, target), []
+    except pa.ArrowInvalid:
+        values, errors = _cast_each_bad_value(strings, target, _INT_RE if kind == "int" else _FLOAT_RE, kind)
     if kind == "float":
-        return pc.cast(cleaned, column.type), errors
-    wide = pc.cast(cleaned, pa.int64())
-    too_big = pc.fill_null(pc.greater_equal(pc.abs(wide), _INT32_LIMIT), False)
+        return values, errors
+    too_big = pc.fill_null(pc.greater_equal(pc.abs(values), _INT32_LIMIT), False)
     for i in np.flatnonzero(too_big.to_numpy(zero_copy_only=False)):
-        errors.append((int(i), f"{wide[int(i)].as_py()} is out of range for a 32-bit integer"))
-    return pc.cast(pc.if_else(too_big, None, wide), column.type), errors
+        errors.append((int(i), f"{values[int(i)].as_py()} is out of range for a 32-bit integer"))
+    return pc.cast(pc.if_else(too_big, None, values), column.type), errors
+
+
+def _cast_each_bad_value(strings: pa.Array, target: pa.DataType, pattern: str,
+                         kind: str) -> tuple[pa.Array, list[tuple[int, str]]]:
+    """Cast a column in which some value fails: values the pattern doubts are cast one by one."""
+    ok = pc.fill_null(pc.match_substring_regex(strings, pattern), True).to_numpy(zero_copy_only=False)
+    try:
+        pc.cast(pc.if_else(pa.array(ok), strings, None), target)
+    except pa.ArrowInvalid:
+        ok = np.zeros(len(strings), dtype=bool)  # the pattern let a bad value through: check all
+        ok[np.flatnonzero(pc.is_null(strings).to_numpy(zero_copy_only=False))] = True
+    errors = []
+    for i in np.flatnonzero(~ok):
+        text = strings[int(i)].as_py()
+        try:
+            pc.cast(pa.array([text]), target)
+            ok[i] = True
+        except pa.ArrowInvalid:
+            errors.append((int(i), f"'{text}' is not {'an integer' if kind == 'int' else 'a number'}"))
+    return pc.cast(pc.if_else(pa.array(ok), strings, None), target), errors
 
 
 def _convert_timestamps(strings: pa.Array, type_: pa.DataType) -> tuple[pa.Array, list[tuple[int, str]]]:

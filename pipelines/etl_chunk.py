@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.csv_chunk import ChunkRef, Reject, parse_chunk, raw_lines
+from pipelines.csv_chunk import ChunkRef, ParsedChunk, Reject, parse_chunk, raw_lines
 from pipelines.etl_config import EtlSpec
 from pipelines.features import LABEL, Vocabulary, add_features, has_label
 from pipelines.validate import find_violations
@@ -28,7 +28,12 @@ class ChunkResult:
 
 def process_chunk(data: bytes, chunk: ChunkRef, spec: EtlSpec, vocab: Vocabulary) -> ChunkResult:
     """Turn the bytes of `chunk` into featurised rows; every input record is counted once."""
-    parsed = parse_chunk(data, chunk, spec.csv)
+    return finish_chunk(parse_chunk(data, chunk, spec.csv), data, chunk, spec, vocab)
+
+
+def finish_chunk(parsed: ParsedChunk, data: bytes, chunk: ChunkRef, spec: EtlSpec,
+                 vocab: Vocabulary) -> ChunkResult:
+    """The rules, the label filter and the features on a parsed chunk, whichever reader parsed it."""
     table, rejects = parsed.table, list(parsed.rejects)
     violations = find_violations(table)
     if violations:

@@ -2,10 +2,12 @@
 
     rayline data fetch | data scale --copies N --files K --out DIR
     rayline cluster start | status | stop
-    rayline etl SOURCE --out DEST [--force] [--json]
+    rayline etl SOURCE --out DEST [--engine ray|spark|modin|pandas] [--force] [--json]
+    rayline compare --engines ray,spark,modin,pandas SOURCE
     rayline train --data DEST [--workers N] [--gpus-per-worker G] [--epochs E] [--batch-size B]
     rayline models list
-    rayline bench etl [--copies 30] [--json]   |   rayline bench train [--json]   |   bench serve
+    rayline bench etl [--engines ...] [--copies 1,10,30] [--json]
+    rayline bench train [--json]   |   rayline bench serve
     rayline serve start | status | stop   |   rayline prompt "..." [--stream]   |   rayline predict
     rayline kafka start | status | stop   |   rayline produce flights
     rayline stream start | status | stop  |   rayline bench stream
@@ -54,9 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
     _add_data(commands)
     _add_cluster(commands)
-    _add_etl(commands)
+    from rayline.cli_etl import add_etl_commands
+
     _add_train(commands)
     bench = _add_bench(commands)
+    add_etl_commands(commands, bench)
     from rayline.cli_serve import add_serving_commands
     from rayline.cli_stream import add_streaming_commands
 
@@ -91,28 +95,6 @@ def _add_cluster(commands) -> None:
     cluster.add_parser("stop", help="stop the local cluster").set_defaults(run=_cluster_stop)
 
 
-def _add_ray_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--address", default=None,
-                        help="Ray address (default: RAY_ADDRESS, else a running local cluster, "
-                             "else an in-process Ray)")
-    parser.add_argument("--num-cpus", type=int, default=None, help="CPUs of an in-process Ray")
-
-
-def _add_etl(commands) -> None:
-    etl = commands.add_parser("etl", help="CSV to validated, featurised Parquet on Ray Data")
-    etl.add_argument("source", help="a CSV file, a folder of CSVs or a glob (local or s3://...)")
-    etl.add_argument("--out", required=True, help="output folder (local or s3://...)")
-    etl.add_argument("--force", action="store_true", help="rerun even if DEST is up to date")
-    etl.add_argument("--json", action="store_true", help="print the manifest as JSON")
-    etl.add_argument("--null-values", default="NA,", help="comma-separated null markers (default 'NA,')")
-    etl.add_argument("--encoding", default="utf-8", help="text encoding of the CSV (e.g. latin-1)")
-    etl.add_argument("--delimiter", default=",")
-    etl.add_argument("--chunk-mb", type=float, default=64, help="size of one read task's input")
-    etl.add_argument("--valid-fraction", type=float, default=0.2)
-    _add_ray_flags(etl)
-    etl.set_defaults(run=_etl)
-
-
 def _add_train(commands) -> None:
     train = commands.add_parser("train", help="train the delay model with Ray Train (TorchTrainer)")
     train.add_argument("--data", default="data/processed/flights", help="an ETL output folder")
@@ -140,12 +122,6 @@ def _add_train(commands) -> None:
 
 def _add_bench(commands):
     bench = commands.add_parser("bench", help="benchmarks against an in-run baseline").add_subparsers()
-    etl = bench.add_parser("etl", help="rayline ETL vs plain pyarrow in one process")
-    etl.add_argument("--copies", type=int, default=30)
-    etl.add_argument("--files", type=int, default=None)
-    etl.add_argument("--json", action="store_true")
-    etl.add_argument("--results-dir", default="benchmarks/results")
-    etl.set_defaults(run=_bench_etl)
     train = bench.add_parser("train", help="Ray Train (2 CPU workers) vs a single-process loop")
     train.add_argument("--data", default="data/processed/flights")
     train.add_argument("--workers", type=int, default=2)
@@ -230,29 +206,6 @@ def _cluster_stop(args: argparse.Namespace) -> int:
     return 0
 
 
-def _etl(args: argparse.Namespace) -> int:
-    from pipelines.csv_chunk import CsvOptions
-    from pipelines.etl_config import EtlSpec
-    from pipelines.etl_ray import run_etl
-    from pipelines.features import FeatureSpec
-    from rayline.report import etl_summary
-
-    spec = EtlSpec(csv=CsvOptions(tuple(args.null_values.split(",")), args.encoding, args.delimiter),
-                   features=FeatureSpec(valid_fraction=args.valid_fraction),
-                   chunk_bytes=int(args.chunk_mb * (1 << 20)))
-    report = run_etl(args.source, args.out, spec, force=args.force,
-                     ray_address=args.address, num_cpus=args.num_cpus)
-    if args.json:
-        print(json.dumps({**report.manifest, "up_to_date": report.skipped}, indent=1))
-    else:
-        etl_summary(_out, report.manifest, report.skipped)
-    if report.rows_in == 0:
-        states = ", ".join(f"{f['path']}: {f['status'].replace('_', ' ')}" for f in report.manifest["files"])
-        _err.print(f"rayline: no data rows in {args.source} ({states})", highlight=False, soft_wrap=True)
-        return 3
-    return 0
-
-
 def _train(args: argparse.Namespace) -> int:
     from pipelines.train_config import TrainSpec
     from pipelines.train_ray import run_train
@@ -297,22 +250,6 @@ def _bench_train(args: argparse.Namespace) -> int:
     else:
         flat = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
         _out.print(key_value_table("training benchmark", flat))
-    return 0
-
-
-def _bench_etl(args: argparse.Namespace) -> int:
-    from benchmarks.etl_bench import EtlBenchSettings, run_etl_benchmark
-    from rayline.report import key_value_table
-
-    settings = EtlBenchSettings(copies=args.copies,
-                                files=args.files if args.files is not None else args.copies,
-                                results_dir=args.results_dir)
-    result = run_etl_benchmark(settings, log=lambda m: _err.print(m, highlight=False))
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        flat = {k: v for k, v in result.items() if not isinstance(v, dict)}
-        _out.print(key_value_table("ETL benchmark", flat))
     return 0
 
 

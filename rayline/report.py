@@ -139,3 +139,39 @@ def stream_table(status: dict) -> Table:
                      f"{status['rows_scored']:,} scored in {status['predictions']}; "
                      f"{status['dlq_topic']}: {status['dlq']:,} dead letters")
     return table
+
+
+def compare_table(runs: list) -> Table:
+    """`rayline compare`: one row per engine."""
+    table = Table(title="the same ETL on each engine", title_justify="left")
+    for name in ("engine", "rows out", "rows rejected", "seconds", "rows/s", "peak memory MB", "wall s"):
+        table.add_column(name, justify="left" if name == "engine" else "right")
+    for run in runs:
+        if run.manifest is None:
+            table.add_row(run.engine, "[red]failed[/red]", "", "", "", f"{run.peak_rss_mb:,.0f}",
+                          f"{run.wall_seconds:.1f}")
+            continue
+        m = run.manifest
+        rate = m["rows_in"] / m["seconds"] if m["seconds"] else 0
+        table.add_row(run.engine, f"{m['rows_out']:,}", f"{m['rows_rejected']:,}", f"{m['seconds']:.2f}",
+                      f"{rate:,.0f}", f"{run.peak_rss_mb:,.0f}", f"{run.wall_seconds:.1f}")
+    return table
+
+
+def bench_etl_table(result: dict) -> Table:
+    """`rayline bench etl`: seconds by engine (rows) and input size (columns)."""
+    table = Table(title=f"ETL seconds by engine and input size ({result['cpus']} CPUs; "
+                        "peak memory MB in brackets)", title_justify="left")
+    table.add_column("engine")
+    for size in result["sizes"]:
+        table.add_column(f"{size['input_mb']:,.0f} MB", justify="right")
+    for engine in result["engines"]:
+        cells = []
+        for size in result["sizes"]:
+            r = next(r for r in result["results"] if r["engine"] == engine and r["copies"] == size["copies"])
+            cells.append(f"{r['seconds']:.2f} ({r['peak_rss_mb']:,.0f})")
+        table.add_row(engine, *cells)
+    table.add_row("fastest distributed", *[s["fastest_distributed"] or "-" for s in result["sizes"]])
+    table.add_row("ray vs pyarrow", *[f"{s['ray_vs_pyarrow']:.2f}" if "ray_vs_pyarrow" in s else "-"
+                                      for s in result["sizes"]])
+    return table

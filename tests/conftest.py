@@ -94,3 +94,13 @@ def kafka_broker(tmp_path_factory):
     state, _ = start_broker(settings)
     yield state.bootstrap
     stop_broker(settings)
+
+
+@pytest.fixture(scope="session")
+def spark_local():
+    """One real local Spark (`local[2]`) for the session; the spark engine reuses it."""
+    from pipelines.etl_spark import spark_session
+
+    session = spark_session("local[2]")
+    yield session
+    session.stop()

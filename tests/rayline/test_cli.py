@@ -73,3 +73,45 @@ def test_output_that_is_a_file_or_the_input_folder_exits_2(write_csv, tmp_path, 
     assert "is a file" in capsys.readouterr().err
     assert main(["etl", str(source), "--out", str(tmp_path / "in")]) == 2
     assert "folder of the input files" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_compare_runs_each_engine_and_prints_the_table(write_csv, tmp_path):
+    lines = good_rows(40)
+    lines[5] = "2013,1,1,517,515"
+    source = write_csv("in/a.csv", lines)
+    cmd = [sys.executable, "-m", "rayline.cli", "compare", str(source), "--engines", "ray,spark,modin,pandas",
+           "--out", str(tmp_path / "cmp"), "--num-cpus", "2", "--spark-master", "local[2]", "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["agree"] and result["differences"] == []
+    assert [r["engine"] for r in result["runs"]] == ["ray", "spark", "modin", "pandas"]
+    assert {r["manifest"]["rows_rejected"] for r in result["runs"]} == {1}
+    assert all(r["peak_rss_mb"] > 0 for r in result["runs"])
+
+
+def test_unknown_engines_exit_2_naming_them(write_csv, tmp_path, capsys):
+    source = write_csv("a.csv", good_rows(3))
+    assert main(["compare", str(source), "--engines", "ray,dask"]) == 2
+    assert "dask" in capsys.readouterr().err
+    assert main(["etl", str(source), "--out", str(tmp_path / "o"), "--engine", "ray,spark"]) == 2
+    assert "one engine" in capsys.readouterr().err
+
+
+def test_a_bad_spark_master_fails_naming_the_flag(write_csv, tmp_path):
+    source = write_csv("a.csv", good_rows(3))
+    cmd = [sys.executable, "-m", "rayline.cli", "etl", str(source), "--out", str(tmp_path / "o"),
+           "--engine", "spark", "--spark-master", "nonsense://x"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2
+    assert last.startswith("rayline: error: --spark-master nonsense://x: Spark did not start")
+    assert not (tmp_path / "o" / "_manifest.json").exists()
+
+
+def test_a_second_spark_master_in_one_process_is_refused(spark_local, write_csv, tmp_path, capsys):
+    source = write_csv("a.csv", good_rows(3))
+    code = main(["etl", str(source), "--out", str(tmp_path / "o"), "--engine", "spark",
+                 "--spark-master", "local[1]"])
+    assert code == 2 and "already runs Spark on local[2]" in capsys.readouterr().err
