@@ -86,26 +86,6 @@ def parse_chunk(data: bytes, chunk: ChunkRef, opts: CsvOptions) -> ParsedChunk:
     return read_rowwise(data, chunk, opts)
 
 
-def read_categories(data: bytes, chunk: ChunkRef, opts: CsvOptions,
-                    columns: tuple[str, ...] = ("carrier", "origin", "dest")) -> dict[str, set[str]]:
-    """Distinct non-null values of a few text columns, read cheaply (bad rows are skipped here
-    and rejected by the full parse; values that are not valid text are left out)."""
-    table = _pyarrow_read(data, chunk.column_names, {n: pa.binary() for n in columns}, opts, [],
-                          use_threads=True, include=columns)
-    found: dict[str, set[str]] = {}
-    for name in columns:
-        values = pc.unique(table.column(name)).to_pylist()
-        found[name] = {_decode_or_none(v) for v in values if v is not None} - {None}
-    return found
-
-
-def _decode_or_none(value: bytes) -> str | None:
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 def raw_lines(data: bytes, chunk: ChunkRef, lines: list[int], encoding: str) -> list[str]:
     """The text of the given physical lines of the chunk, for quarantine records."""
     if not lines:
@@ -157,8 +137,7 @@ def _read_typed(data: bytes, names: tuple[str, ...], opts: CsvOptions) -> pa.Tab
 
 
 def _pyarrow_read(data: bytes, names: tuple[str, ...], types: dict[str, pa.DataType],
-                  opts: CsvOptions, invalid_rows: list, use_threads: bool,
-                  include: tuple[str, ...] = ()) -> pa.Table:
+                  opts: CsvOptions, invalid_rows: list, use_threads: bool) -> pa.Table:
     def on_invalid(row: pa_csv.InvalidRow) -> str:
         invalid_rows.append(row)
         return "skip"
@@ -168,8 +147,7 @@ def _pyarrow_read(data: bytes, names: tuple[str, ...], types: dict[str, pa.DataT
     parse_options = pa_csv.ParseOptions(delimiter=opts.delimiter, invalid_row_handler=on_invalid,
                                         newlines_in_values=b'"' in data)
     convert_options = pa_csv.ConvertOptions(column_types=types, null_values=list(opts.null_values),
-                                            strings_can_be_null=True, quoted_strings_can_be_null=True,
-                                            include_columns=list(include) or None)
+                                            strings_can_be_null=True, quoted_strings_can_be_null=True)
     return pa_csv.read_csv(pa.BufferReader(data), read_options=read_options,
                            parse_options=parse_options, convert_options=convert_options)
 

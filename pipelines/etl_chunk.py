@@ -34,6 +34,12 @@ def process_chunk(data: bytes, chunk: ChunkRef, spec: EtlSpec, vocab: Vocabulary
 def finish_chunk(parsed: ParsedChunk, data: bytes, chunk: ChunkRef, spec: EtlSpec,
                  vocab: Vocabulary) -> ChunkResult:
     """The rules, the label filter and the features on a parsed chunk, whichever reader parsed it."""
+    return featurise_chunk(check_chunk(parsed, data, chunk, spec), vocab, spec)
+
+
+def check_chunk(parsed: ParsedChunk, data: bytes, chunk: ChunkRef, spec: EtlSpec) -> ChunkResult:
+    """The rules and the label filter: the labelled valid rows, every reject, and the counts so far
+    (features and `rows_out` come with `featurise_chunk`, once the vocabularies are known)."""
     table, rejects = parsed.table, list(parsed.rejects)
     violations = find_violations(table)
     if violations:
@@ -47,11 +53,17 @@ def finish_chunk(parsed: ParsedChunk, data: bytes, chunk: ChunkRef, spec: EtlSpe
         table = table.filter(pa.array(keep))
         rejects.sort(key=lambda r: r.line)
     labelled = table.filter(has_label(table))
-    out = add_features(labelled, vocab, spec.features)
     stats = {
         "source": chunk.source, "file_index": chunk.file_index, "chunk_index": chunk.chunk_index,
-        "bytes": len(data), "rows_in": parsed.rows_in, "rows_out": out.num_rows,
-        "rows_filtered": table.num_rows - labelled.num_rows, "rows_rejected": len(rejects),
-        "rows_delayed": int(pc.sum(out.column(LABEL)).as_py() or 0),
+        "bytes": len(data), "rows_in": parsed.rows_in, "rows_filtered": table.num_rows - labelled.num_rows,
+        "rows_rejected": len(rejects),
     }
-    return ChunkResult(out, rejects, stats)
+    return ChunkResult(labelled, rejects, stats)
+
+
+def featurise_chunk(checked: ChunkResult, vocab: Vocabulary, spec: EtlSpec) -> ChunkResult:
+    """The features of a checked chunk, and its last counts."""
+    out = add_features(checked.table, vocab, spec.features)
+    stats = {**checked.stats, "rows_out": out.num_rows,
+             "rows_delayed": int(pc.sum(out.column(LABEL)).as_py() or 0)}
+    return ChunkResult(out, checked.rejects, stats)

@@ -4,27 +4,26 @@
 
 Modin's model: the whole table lives in memory as one distributed DataFrame whose row
 partitions are pandas frames in Ray's object store. Ray tasks read the planned chunks with
-pandas' reader (as Modin's own read_csv does), the partitions become one Modin DataFrame,
-the vocabularies are Modin operations on it, and the shared rules and features are mapped
-over its partitions, each writing its chunk's outputs.
+pandas' reader (as Modin's own read_csv does) and apply the shared rules; the checked
+partitions become one Modin DataFrame, the vocabularies are Modin operations on it, and the
+shared features are mapped over its partitions, each writing its chunk's outputs.
 """
 
 from __future__ import annotations
 
 import time
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 
 from cluster.connect import ensure_ray
 from cluster.errors import PipelineError
-from pipelines.csv_chunk import ChunkRef, CsvOptions, ParsedChunk, Reject
+from pipelines.csv_chunk import ChunkRef, Reject
 from pipelines.csv_pandas import parse_chunk_pandas
 from pipelines.csv_sources import InputPlan
-from pipelines.etl_chunk import finish_chunk
+from pipelines.etl_chunk import ChunkResult, featurise_chunk
 from pipelines.etl_config import EtlSpec
-from pipelines.etl_output import read_range, write_chunk
+from pipelines.etl_output import check_chunk_at, write_chunk
 from pipelines.etl_run import ChunkRun, EtlReport, run_with_engine
 from pipelines.features import CATEGORICAL, Vocabulary, build_vocabulary
 from pipelines.flights_schema import FLIGHTS_COLUMNS
@@ -58,7 +57,7 @@ class ModinEngine:
 
         mark = time.perf_counter()
         read = ray.remote(num_returns=2)(_read_partition)
-        pairs = [read.remote(plan.filesystem, chunk, spec.csv) for chunk in plan.chunks]
+        pairs = [read.remote(plan.filesystem, chunk, spec) for chunk in plan.chunks]
         frame = from_partitions([frame_ref for frame_ref, _ in pairs], axis=0)
         vocab = modin_vocabulary(frame)
         timings = {"read": time.perf_counter() - mark}
@@ -67,7 +66,7 @@ class ModinEngine:
         if len(partitions) != len(plan.chunks):
             raise PipelineError(f"Modin holds {len(partitions)} partitions for {len(plan.chunks)} chunks")
         finish = ray.remote(_finish_partition)
-        stats = ray.get([finish.remote(part, side, plan.filesystem, chunk, spec, vocab, dest_fs, staging)
+        stats = ray.get([finish.remote(part, side, chunk, spec, vocab, dest_fs, staging)
                          for part, (_, side), chunk in zip(partitions, pairs, plan.chunks, strict=True)])
         timings["transform"] = time.perf_counter() - mark
         return ChunkRun(vocab, stats, timings)
@@ -79,24 +78,22 @@ def modin_vocabulary(frame) -> Vocabulary:
                              for name in CATEGORICAL})
 
 
-def _read_partition(filesystem: pafs.FileSystem, chunk: ChunkRef, opts: CsvOptions):
-    """A chunk as a pandas frame (Arrow-backed columns), plus its line numbers and rejects."""
+def _read_partition(filesystem: pafs.FileSystem, chunk: ChunkRef, spec: EtlSpec):
+    """A checked chunk as a pandas frame (Arrow-backed columns), plus its rejects and counts."""
     import pandas as pd
 
-    parsed = parse_chunk_pandas(read_range(filesystem, chunk), chunk, opts)
-    frame = parsed.table.to_pandas(types_mapper=pd.ArrowDtype)
-    return frame, (parsed.row_lines, parsed.rejects)
+    checked = check_chunk_at(filesystem, chunk, spec, parse_chunk_pandas)
+    return checked.table.to_pandas(types_mapper=pd.ArrowDtype), (checked.rejects, checked.stats)
 
 
-def _finish_partition(frame, side: tuple[np.ndarray, list[Reject]], filesystem: pafs.FileSystem,
-                      chunk: ChunkRef, spec: EtlSpec, vocab: Vocabulary, dest_fs: pafs.FileSystem,
-                      staging: str) -> dict:
-    """The shared rules and features on one partition; its outputs written, its counts back."""
+def _finish_partition(frame, side: tuple[list[Reject], dict], chunk: ChunkRef, spec: EtlSpec,
+                      vocab: Vocabulary, dest_fs: pafs.FileSystem, staging: str) -> dict:
+    """The shared features on one partition; its outputs written, its counts back."""
     table = pa.Table.from_pandas(frame, preserve_index=False).cast(_ARROW_SCHEMA)
-    lines, rejects = side
-    if len(lines) != table.num_rows:
+    rejects, stats = side
+    expected = stats["rows_in"] - stats["rows_filtered"] - stats["rows_rejected"]
+    if expected != table.num_rows:
         raise PipelineError(f"{chunk.source}: a Modin partition has {table.num_rows} rows, "
-                            f"its chunk {len(lines)}")
-    parsed = ParsedChunk(table, lines, list(rejects))
-    return write_chunk(finish_chunk(parsed, read_range(filesystem, chunk), chunk, spec, vocab),
-                       chunk, dest_fs, staging)
+                            f"its chunk {expected}")
+    checked = ChunkResult(table, rejects, stats)
+    return write_chunk(featurise_chunk(checked, vocab, spec), chunk, dest_fs, staging)

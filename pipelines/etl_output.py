@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -18,11 +19,11 @@ import pyarrow.parquet as pq
 
 from cluster.errors import InputError
 from pipelines import manifest as mf
-from pipelines.csv_chunk import ChunkRef, read_categories
+from pipelines.csv_chunk import ChunkRef, CsvOptions, ParsedChunk, parse_chunk
 from pipelines.csv_sources import InputPlan
-from pipelines.etl_chunk import ChunkResult
+from pipelines.etl_chunk import ChunkResult, check_chunk
 from pipelines.etl_config import EtlSpec
-from pipelines.features import Vocabulary, vocabulary_to_json
+from pipelines.features import Vocabulary, distinct_categories, vocabulary_to_json
 
 STATS_SCHEMA = pa.schema([("source", pa.string()), ("file_index", pa.int64()), ("chunk_index", pa.int64()),
                           ("bytes", pa.int64()), ("rows_in", pa.int64()), ("rows_out", pa.int64()),
@@ -69,9 +70,18 @@ def read_range(filesystem: pafs.FileSystem, chunk: ChunkRef) -> bytes:
         return f.read_at(chunk.end - chunk.start, chunk.start)
 
 
+def check_chunk_at(filesystem: pafs.FileSystem, chunk: ChunkRef, spec: EtlSpec,
+                   parse: Callable[[bytes, ChunkRef, CsvOptions], ParsedChunk] = parse_chunk) -> ChunkResult:
+    """Read, parse (pyarrow by default), validate and filter one chunk: its rows still lack features."""
+    data = read_range(filesystem, chunk)
+    return check_chunk(parse(data, chunk, spec.csv), data, chunk, spec)
+
+
 def categories_of_chunk(filesystem: pafs.FileSystem, chunk: ChunkRef, spec: EtlSpec) -> dict[str, set[str]]:
-    """The distinct categorical values of one chunk (pyarrow reads only those three columns)."""
-    return read_categories(read_range(filesystem, chunk), chunk, spec.csv)
+    """The distinct carrier/origin/dest values of the rows of one chunk that will be written.
+
+    The vocabularies hold exactly the values of the output rows, whichever engine ran."""
+    return distinct_categories(check_chunk_at(filesystem, chunk, spec).table)
 
 
 def write_chunk(result: ChunkResult, chunk: ChunkRef, dest_fs: pafs.FileSystem, staging: str) -> dict:

@@ -2,9 +2,9 @@
 
     rayline etl data/raw/flights.csv --out data/processed/flights-pandas --engine pandas
 
-The way a pandas user writes it: read every chunk (pandas' C reader, see csv_pandas.py),
-hold them all, take the vocabularies from what is held, then apply the shared rules and
-features chunk by chunk. The reference the distributed engines are compared against.
+The way a pandas user writes it: read and check every chunk (pandas' C reader, see csv_pandas.py;
+the shared rules), hold them all, take the vocabularies from what is held, then add the
+shared features chunk by chunk. The reference the distributed engines are compared against.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pyarrow.fs as pafs
 
 from pipelines.csv_pandas import parse_chunk_pandas
 from pipelines.csv_sources import InputPlan
-from pipelines.etl_chunk import finish_chunk
+from pipelines.etl_chunk import featurise_chunk
 from pipelines.etl_config import EtlSpec
-from pipelines.etl_output import read_range, write_chunk
+from pipelines.etl_output import check_chunk_at, write_chunk
 from pipelines.etl_run import ChunkRun, EtlReport, merge_categories, run_with_engine
 from pipelines.features import distinct_categories
 
@@ -37,15 +37,13 @@ class PandasEngine:
 
     def run_chunks(self, plan: InputPlan, spec: EtlSpec, dest_fs: pafs.FileSystem, staging: str) -> ChunkRun:
         mark = time.perf_counter()
-        parsed = [parse_chunk_pandas(read_range(plan.filesystem, c), c, spec.csv) for c in plan.chunks]
-        vocab = merge_categories([distinct_categories(p.table) for p in parsed])
+        checked = [check_chunk_at(plan.filesystem, c, spec, parse_chunk_pandas) for c in plan.chunks]
+        vocab = merge_categories([distinct_categories(c.table) for c in checked])
         timings = {"read": time.perf_counter() - mark}
         mark = time.perf_counter()
         stats = []
         for index, chunk in enumerate(plan.chunks):
-            data = read_range(plan.filesystem, chunk)  # again: the page cache has it; raw lines of rejects
-            stats.append(write_chunk(finish_chunk(parsed[index], data, chunk, spec, vocab), chunk,
-                                     dest_fs, staging))
-            parsed[index] = None  # let each chunk's memory go once it is written
+            stats.append(write_chunk(featurise_chunk(checked[index], vocab, spec), chunk, dest_fs, staging))
+            checked[index] = None  # let each chunk's memory go once it is written
         timings["transform"] = time.perf_counter() - mark
         return ChunkRun(vocab, stats, timings)

@@ -121,3 +121,15 @@ def test_a_disagreement_is_reported_with_a_diff(run_all, write_csv, tmp_path):
     differences = find_differences(runs)
     assert any(d.startswith("manifest rows_delayed: ray 10, pandas 11") for d in differences)
     assert any(d.startswith("carrier UA") and "29" in d for d in differences)
+
+
+def test_vocabularies_hold_only_the_values_of_written_rows(run_all, write_csv):
+    """A carrier seen only on a rejected row, or only on an unlabelled one, gets no code."""
+    lines = good_rows(6)
+    lines[1] = lines[1].replace(",UA,", ",ZZ,").replace(",1400,", ",-5,")  # rejected
+    lines[3] = lines[3].replace(",UA,", ",YY,").replace(",30,", ",NA,")  # cancelled: filtered
+    lines[2] = lines[2].replace(",UA,", ",XX,").replace(",517,", ",5x7,")  # unparseable
+    lines[4] = lines[4].replace(",UA,", ",AA,")
+    m, dest = run_all(write_csv("v.csv", lines))
+    assert counts(m) == (6, 3, 1, 2)
+    assert json.loads((dest / "_vocab.json").read_text())["columns"]["carrier"] == ["AA", "UA"]
