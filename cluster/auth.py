@@ -9,6 +9,7 @@ RAY_AUTH_MODE=token, so before connecting we set that when a token is available.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 AUTH_MODE = "RAY_AUTH_MODE"
@@ -35,7 +36,9 @@ def send_token_if_available() -> bool:
 
 
 def head_node_env() -> dict[str, str]:
-    """Environment for `ray start --head`: token auth on unless the user opted out."""
+    """Environment for `ray start --head`: token auth on unless the user opted out, and this
+    Python's scripts first on PATH, so a job's `rayline ...` entrypoint finds this install."""
     env = dict(os.environ)
     env.setdefault(AUTH_MODE, "token")
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     return env

@@ -1,6 +1,7 @@
 """Start, inspect and stop a local Ray head node (dashboard and ports on 127.0.0.1).
 
-    rayline cluster start [--num-cpus N]   |   rayline cluster status   |   rayline cluster stop
+    rayline cluster start [--num-cpus N] [--autoscale [--max-workers N]]
+    rayline cluster status   |   rayline cluster stop
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import sys
 from dataclasses import dataclass
 
 from cluster.auth import head_node_env, send_token_if_available, token_available
+from cluster.autoscale import AutoscaleSettings, autoscaler_env, write_autoscaling_config
 from cluster.connect import running_local_cluster
-from cluster.errors import ClusterError
+from cluster.errors import ClusterError, ConfigError
 
 _RAY = [sys.executable, "-m", "ray.scripts.scripts"]
 
@@ -24,6 +26,7 @@ class LocalClusterSettings:
     port: int = 6379
     dashboard_port: int = 8265
     host: str = "127.0.0.1"
+    autoscale: AutoscaleSettings | None = None  # simulated worker nodes added and removed on demand
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class ClusterStatus:
     resources: dict
     available: dict
     dashboard_url: str | None
+    nodes: list[dict]  # one per alive node: id, ip, head or worker, CPU and GPU
+    pending_demand: list[str]  # resource requests waiting for a node ("1x {'CPU': 1}")
+    pending_nodes: int  # nodes the autoscaler is launching
 
 
 def start_local_cluster(settings: LocalClusterSettings) -> tuple[str, bool]:
@@ -45,9 +51,16 @@ def start_local_cluster(settings: LocalClusterSettings) -> tuple[str, bool]:
     cmd = [*_RAY, "start", "--head", f"--node-ip-address={settings.host}",
            f"--port={settings.port}", f"--dashboard-host={settings.host}",
            f"--dashboard-port={settings.dashboard_port}", "--disable-usage-stats"]
-    if settings.num_cpus is not None:
-        cmd.append(f"--num-cpus={settings.num_cpus}")
     env = head_node_env()
+    if settings.autoscale:
+        if settings.num_cpus:
+            raise ConfigError("--num-cpus is for a fixed cluster; with --autoscale the head has 0 CPUs "
+                              "and workers have --cpus-per-worker")
+        config = write_autoscaling_config(settings.autoscale, settings.host, settings.port)
+        cmd += ["--num-cpus=0", f"--autoscaling-config={config}"]
+        env = autoscaler_env(settings.autoscale, env)
+    elif settings.num_cpus is not None:
+        cmd.append(f"--num-cpus={settings.num_cpus}")
     if env["RAY_AUTH_MODE"] == "token" and not token_available():
         _run([*_RAY, "get-auth-token", "--generate"], "generate a Ray auth token")
     _run(cmd, "start the local Ray head node", env=env)
@@ -79,10 +92,50 @@ def cluster_status(address: str | None = None) -> ClusterStatus:
     try:
         nodes = [n for n in ray.nodes() if n.get("Alive")]
         url = getattr(context, "dashboard_url", None)
+        demand, launching = autoscaler_view(target)
         return ClusterStatus(target, len(nodes), ray.cluster_resources(), ray.available_resources(),
-                             f"http://{url}" if url else None)
+                             f"http://{url}" if url else None, [_node_row(n) for n in nodes],
+                             demand, launching)
     finally:
         ray.shutdown()
+
+
+def worker_node_count(gcs_address: str) -> tuple[int, int]:
+    """(alive worker nodes, nodes being launched) as the autoscaler sees them; no Ray driver needed."""
+    from ray.autoscaler.v2.sdk import get_cluster_status
+
+    send_token_if_available()
+    status = get_cluster_status(gcs_address)
+    workers = [n for n in status.active_nodes + status.idle_nodes
+               if not any(u.resource_name == _HEAD_RESOURCE for u in n.resource_usage.usage)]
+    return len(workers), len(status.pending_launches) + len(status.pending_nodes)
+
+
+def autoscaler_view(gcs_address: str) -> tuple[list[str], int]:
+    """The resource requests waiting for nodes, and how many nodes are being launched."""
+    from ray.autoscaler.v2.sdk import get_cluster_status
+
+    send_token_if_available()
+    try:
+        status = get_cluster_status(gcs_address)
+    except Exception as e:  # noqa: BLE001  (status is best effort: say so instead of failing)
+        return [f"(autoscaler state unavailable: {e})"], 0
+    demand = [f"{b.count}x {b.bundle}" for d in status.resource_demands.ray_task_actor_demand
+              for b in d.bundles_by_count]
+    groups = status.resource_demands.placement_group_demand
+    demand += [f"placement group {d.details or d.pg_id}" for d in groups]
+    launching = sum(r.count for r in status.pending_launches) + len(status.pending_nodes)
+    return demand, launching
+
+
+_HEAD_RESOURCE = "node:__internal_head__"
+
+
+def _node_row(node: dict) -> dict:
+    resources = node.get("Resources", {})
+    return {"node_id": node["NodeID"][:12], "ip": node.get("NodeManagerAddress"),
+            "kind": "head" if resources.get(_HEAD_RESOURCE) else "worker",
+            "CPU": resources.get("CPU", 0), "GPU": resources.get("GPU", 0)}
 
 
 def _run(cmd: list[str], what: str, env: dict[str, str] | None = None) -> None:

@@ -1,7 +1,8 @@
 """The `rayline` command: parses arguments, calls core functions, prints the result.
 
     rayline data fetch | data scale --copies N --files K --out DIR
-    rayline cluster start | status | stop
+    rayline cluster start [--autoscale [--max-workers N]] | status | stop
+    rayline submit etl|train|compare ... [--address URL]     (a Ray job; its logs followed)
     rayline etl SOURCE --out DEST [--engine ray|spark|modin|pandas] [--force] [--json]
     rayline compare --engines ray,spark,modin,pandas SOURCE
     rayline train --data DEST [--workers N] [--gpus-per-worker G] [--epochs E] [--batch-size B]
@@ -88,11 +89,25 @@ def _add_cluster(commands) -> None:
     start.add_argument("--num-cpus", type=int, default=None)
     start.add_argument("--port", type=int, default=6379)
     start.add_argument("--dashboard-port", type=int, default=8265)
+    start.add_argument("--autoscale", action="store_true",
+                       help="a 0-CPU head whose autoscaler adds simulated worker nodes on demand")
+    start.add_argument("--max-workers", type=int, default=3, help="with --autoscale: most worker nodes")
+    start.add_argument("--cpus-per-worker", type=int, default=1, help="with --autoscale")
+    start.add_argument("--idle-timeout-s", type=float, default=60.0,
+                       help="with --autoscale: remove a worker node idle this long")
     start.set_defaults(run=_cluster_start)
     status = cluster.add_parser("status", help="nodes and resources of the running cluster")
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=_cluster_status)
     cluster.add_parser("stop", help="stop the local cluster").set_defaults(run=_cluster_stop)
+    submit = commands.add_parser("submit", help="run a rayline command as a Ray job and follow its logs")
+    submit.add_argument("--address", default=None,
+                        help="job API (default: RAY_ADDRESS if http, else http://127.0.0.1:8265)")
+    submit.add_argument("--job-id", default=None, help="submission id (default: Ray makes one)")
+    submit.add_argument("--no-wait", action="store_true", help="submit and return")
+    submit.add_argument("job_command", metavar="COMMAND", help="etl, train, compare, models, bench, data")
+    submit.add_argument("job_args", nargs=argparse.REMAINDER, help="its arguments")
+    submit.set_defaults(run=_submit)
 
 
 def _add_train(commands) -> None:
@@ -166,13 +181,41 @@ def _data_scale(args: argparse.Namespace) -> int:
 
 
 def _cluster_start(args: argparse.Namespace) -> int:
+    from cluster.autoscale import AutoscaleSettings
     from cluster.local import LocalClusterSettings, start_local_cluster
 
-    settings = LocalClusterSettings(args.num_cpus, args.port, args.dashboard_port)
+    autoscale = None
+    if args.autoscale:
+        autoscale = AutoscaleSettings(args.max_workers, args.cpus_per_worker, args.idle_timeout_s)
+    settings = LocalClusterSettings(args.num_cpus, args.port, args.dashboard_port, autoscale=autoscale)
     address, started = start_local_cluster(settings)
     verb = "started" if started else "already running"
     _out.print(f"local Ray cluster {verb} at {address}; dashboard "
                f"http://{settings.host}:{settings.dashboard_port}")
+    if autoscale and started:
+        _out.print(f"autoscaling: 0 to {autoscale.max_workers} worker nodes of {autoscale.cpus_per_worker} "
+                   f"CPU, removed after {autoscale.idle_timeout_s:g} s idle (`rayline cluster status`)")
+    return 0
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from cluster.jobs import DEFAULT_JOB_ADDRESS, JobRequest, follow_job, submit_job
+
+    env_address = os.environ.get("RAY_ADDRESS", "")
+    address = args.address or (env_address if env_address.startswith("http") else DEFAULT_JOB_ADDRESS)
+    request = JobRequest(args.job_command, tuple(args.job_args), address, args.job_id)
+    job_id = submit_job(request)
+    _err.print(f"submitted job {job_id} to {address}; logs: ray job logs --address {address} {job_id}",
+               highlight=False, soft_wrap=True)
+    if args.no_wait:
+        print(job_id)
+        return 0
+    status, message = follow_job(address, job_id, lambda text: print(text, end="", flush=True))
+    if status != "SUCCEEDED":
+        _err.print(f"[bold red]rayline: job {job_id} {status}[/bold red]: {message}", highlight=False,
+                   soft_wrap=True)
+        return 1
+    _err.print(f"job {job_id} succeeded", highlight=False)
     return 0
 
 
@@ -186,7 +229,9 @@ def _cluster_status(args: argparse.Namespace) -> int:
     from rayline.report import key_value_table
 
     rows = {"address": status.address, "nodes alive": status.nodes_alive,
-            "dashboard": status.dashboard_url or "-"}
+            "dashboard": status.dashboard_url or "-",
+            "pending demand": "; ".join(status.pending_demand) or "none",
+            "nodes launching": status.pending_nodes}
     for name in ("CPU", "GPU"):
         if name in status.resources:
             rows[name] = f"{status.available.get(name, 0):,.0f} free of {status.resources[name]:,.0f}"
@@ -195,6 +240,9 @@ def _cluster_status(args: argparse.Namespace) -> int:
             free, total = status.available.get(name, 0) / 2**30, status.resources[name] / 2**30
             rows[name] = f"{free:,.1f} GiB free of {total:,.1f} GiB"
     _out.print(key_value_table("Ray cluster", rows))
+    from rayline.report import nodes_table
+
+    _out.print(nodes_table(status.nodes))
     return 0
 
 

@@ -175,3 +175,13 @@ def bench_etl_table(result: dict) -> Table:
     table.add_row("ray vs pyarrow", *[f"{s['ray_vs_pyarrow']:.2f}" if "ray_vs_pyarrow" in s else "-"
                                       for s in result["sizes"]])
     return table
+
+
+def nodes_table(nodes: list[dict]) -> Table:
+    """`rayline cluster status`: one row per alive node."""
+    table = Table(title="nodes", title_justify="left")
+    for name in ("node", "kind", "ip", "CPU", "GPU"):
+        table.add_column(name, justify="right" if name in ("CPU", "GPU") else "left")
+    for n in sorted(nodes, key=lambda n: (n["kind"] != "head", n["node_id"])):
+        table.add_row(n["node_id"], n["kind"], str(n["ip"]), f"{n['CPU']:g}", f"{n['GPU']:g}")
+    return table

@@ -1,0 +1,106 @@
+"""A real local autoscaling cluster (Ray's fake multi-node provider): it starts with 0 worker
+nodes, an ETL submitted as a Ray job scales it up, the job writes the right manifest, and idle
+workers are removed; a job with a bad argument fails with its error in `ray job logs`.
+
+Runs with the other tests/cluster tests, before any in-process Ray (it ends with `ray stop`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from cluster.autoscale import AutoscaleSettings
+from cluster.connect import running_local_cluster
+from cluster.local import LocalClusterSettings, start_local_cluster, stop_local_cluster, worker_node_count
+
+pytestmark = pytest.mark.slow
+PORT, DASHBOARD = 6391, 8291
+JOBS = f"http://127.0.0.1:{DASHBOARD}"
+
+
+@pytest.fixture(scope="module")
+def autoscaling_cluster():
+    if running_local_cluster():
+        pytest.fail("a local Ray cluster is already running; stop it first (`rayline cluster stop`)")
+    settings = LocalClusterSettings(port=PORT, dashboard_port=DASHBOARD,
+                                    autoscale=AutoscaleSettings(max_workers=3, idle_timeout_s=6))
+    address, _ = start_local_cluster(settings)
+    try:
+        yield address
+    finally:
+        stop_local_cluster()
+
+
+def submit(*args: str) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    return subprocess.Popen([sys.executable, "-m", "rayline.cli", "submit", "--address", JOBS, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+class Timeline:
+    """Worker-node counts sampled every second in a thread."""
+
+    def __init__(self, gcs: str):
+        self.gcs, self.samples, self._stop = gcs, [], threading.Event()
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            workers, launching = worker_node_count(self.gcs)
+            self.samples.append((round(time.monotonic() - self._started, 1), workers, launching))
+            self._stop.wait(1.0)
+
+    def wait_for(self, predicate, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.samples and predicate(self.samples[-1][1]):
+                return True
+            time.sleep(0.5)
+        return False
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_an_etl_job_scales_the_cluster_up_and_back_to_zero(autoscaling_cluster, flights_csv, tmp_path):
+    timeline = Timeline(autoscaling_cluster)
+    try:
+        assert timeline.wait_for(lambda w: w == 0, 30), "the cluster did not start with 0 workers"
+        dest = tmp_path / "flights"
+        job = submit("--job-id", "etl-autoscale", "etl", str(flights_csv), "--out", str(dest))
+        out, err = job.communicate(timeout=600)
+        assert job.returncode == 0, err[-3000:]
+        peak = max(w for _, w, _ in timeline.samples)
+        back_to_zero = timeline.wait_for(lambda w: w == 0, 120)
+    finally:
+        timeline.stop()
+        print("\ntime s | worker nodes | launching")
+        for t, workers, launching in timeline.samples:
+            print(f"{t:6.1f} | {workers:12d} | {launching:9d}")
+    assert peak >= 2, f"scaled only to {peak} worker nodes"
+    assert back_to_zero, "idle worker nodes were not removed"
+    manifest = json.loads((dest / "_manifest.json").read_text())
+    assert (manifest["rows_in"], manifest["rows_out"], manifest["rows_rejected"]) == (336_776, 327_346, 0)
+    assert "etl-autoscale" in err and "succeeded" in err
+
+
+def test_a_job_with_a_bad_argument_fails_and_ray_job_logs_shows_why(autoscaling_cluster, tmp_path):
+    missing = tmp_path / "nowhere.csv"
+    job = submit("--job-id", "etl-bad-arg", "etl", str(missing), "--out", str(tmp_path / "o"))
+    _, err = job.communicate(timeout=300)
+    assert job.returncode == 1 and "etl-bad-arg FAILED" in err
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    logs = subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "job", "logs", "--address", JOBS,
+                           "etl-bad-arg"], capture_output=True, text=True, timeout=120, env=env)
+    assert logs.returncode == 0, logs.stderr
+    assert f"no such file or folder: {missing}" in logs.stdout
