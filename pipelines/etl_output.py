@@ -84,6 +84,14 @@ def categories_of_chunk(filesystem: pafs.FileSystem, chunk: ChunkRef, spec: EtlS
     return distinct_categories(check_chunk_at(filesystem, chunk, spec).table)
 
 
+def check_chunk_and_categories(filesystem: pafs.FileSystem, chunk: ChunkRef,
+                               spec: EtlSpec) -> tuple[ChunkResult, dict[str, set[str]]]:
+    """One chunk read, parsed and checked, with the categories of its rows: as a Ray task it
+    needs no Ray Data in the worker (pipelines/etl_ray.py's first pass)."""
+    checked = check_chunk_at(filesystem, chunk, spec)
+    return checked, distinct_categories(checked.table)
+
+
 def write_chunk(result: ChunkResult, chunk: ChunkRef, dest_fs: pafs.FileSystem, staging: str) -> dict:
     """Write a chunk's rows (Parquet) and rejects (JSON lines) into staging; returns its counts."""
     name = f"part-{chunk.chunk_index:05d}"

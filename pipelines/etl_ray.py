@@ -27,9 +27,15 @@ from pipelines.csv_chunk import ChunkRef
 from pipelines.csv_sources import InputPlan
 from pipelines.etl_chunk import featurise_chunk, process_chunk
 from pipelines.etl_config import EtlSpec
-from pipelines.etl_output import STATS_SCHEMA, categories_of_chunk, check_chunk_at, read_range, write_chunk
+from pipelines.etl_output import (
+    STATS_SCHEMA,
+    categories_of_chunk,
+    check_chunk_and_categories,
+    read_range,
+    write_chunk,
+)
 from pipelines.etl_run import ChunkRun, EtlReport, merge_categories, run_with_engine
-from pipelines.features import Vocabulary, distinct_categories
+from pipelines.features import Vocabulary
 
 # Hold the checked rows in the object store when the input is at most this share of it.
 HELD_FRACTION = 0.25
@@ -59,7 +65,7 @@ class RayDataEngine:
         mark = time.perf_counter()
         held = plan.bytes_in <= HELD_FRACTION * ray.cluster_resources().get("object_store_memory", 0)
         if held:
-            check = ray.remote(num_returns=2)(_check_task)
+            check = ray.remote(num_returns=2)(check_chunk_and_categories)
             pairs = [check.remote(plan.filesystem, chunk, spec) for chunk in plan.chunks]
             checked = [checked_ref for checked_ref, _ in pairs]
             vocab = merge_categories(ray.get([categories for _, categories in pairs]))
@@ -84,12 +90,6 @@ def _start_ray_data_stats_actor() -> None:
         get_or_create_stats_actor()
     except Exception:  # noqa: BLE001  (an optimisation only; Ray Data will create it itself)
         pass
-
-
-def _check_task(filesystem: pafs.FileSystem, chunk: ChunkRef, spec: EtlSpec) -> tuple:
-    """Read, parse and check one chunk: its checked rows (kept in the object store) and categories."""
-    checked = check_chunk_at(filesystem, chunk, spec)
-    return checked, distinct_categories(checked.table)
 
 
 def scan_vocabulary(plan: InputPlan, spec: EtlSpec) -> Vocabulary:
