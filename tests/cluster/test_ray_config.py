@@ -27,6 +27,7 @@ def test_ray_config_validates_with_head_cpu_and_gpu_types():
     for name in ("cpu", "gpu"):
         assert types[name]["min_workers"] == 0 and types[name]["max_workers"] >= 1
         assert types[name]["node_config"]["InstanceMarketOptions"]["MarketType"] == "spot"
+    assert "nvidia-smi" in types["gpu"]["worker_setup_commands"][0]  # no silent CPU training on a GPU node
     assert config["idle_timeout_minutes"] > 0
     assert config["file_mounts"]["~/rayline"] == "."
     starts = " ".join(config["head_start_ray_commands"])
