@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from cluster.connect import running_local_cluster
 from cluster.local import LocalClusterSettings, start_local_cluster, stop_local_cluster, worker_node_count
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 PORT, DASHBOARD = 6391, 8291
 JOBS = f"http://127.0.0.1:{DASHBOARD}"
 
@@ -99,8 +101,22 @@ def test_a_job_with_a_bad_argument_fails_and_ray_job_logs_shows_why(autoscaling_
     job = submit("--job-id", "etl-bad-arg", "etl", str(missing), "--out", str(tmp_path / "o"))
     _, err = job.communicate(timeout=300)
     assert job.returncode == 1 and "etl-bad-arg FAILED" in err
-    env = {**os.environ, "RAY_AUTH_MODE": "token"}
-    logs = subprocess.run([sys.executable, "-m", "ray.scripts.scripts", "job", "logs", "--address", JOBS,
-                           "etl-bad-arg"], capture_output=True, text=True, timeout=120, env=env)
+    logs = ray_cli("job", "logs", "--address", JOBS, "etl-bad-arg", timeout=120)
     assert logs.returncode == 0, logs.stderr
     assert f"no such file or folder: {missing}" in logs.stdout
+
+
+def ray_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Ray's own CLI against the test cluster, with the token sent as the README says."""
+    env = {**os.environ, "RAY_AUTH_MODE": "token"}
+    return subprocess.run([sys.executable, "-m", "ray.scripts.scripts", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def test_ray_job_submit_with_the_working_dir_runs_rayline(autoscaling_cluster, tmp_path):
+    out = tmp_path / "raw"
+    done = ray_cli("job", "submit", "--address", JOBS, "--working-dir", ".",
+                   "--submission-id", "ray-cli-data", "--", "rayline", "data", "fetch", "--out", str(out))
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "ray-cli-data" in done.stdout + done.stderr and "succeeded" in (done.stdout + done.stderr).lower()
+    assert sum(1 for _ in open(out / "flights.csv")) == 336_777  # header + every flight
