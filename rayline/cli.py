@@ -288,16 +288,12 @@ def _models_list(args: argparse.Namespace) -> int:
 
 def _bench_train(args: argparse.Namespace) -> int:
     from benchmarks.train_bench import TrainBenchSettings, run_train_benchmark
-    from rayline.report import key_value_table
+    from rayline.report import print_result, scalars_table
 
     settings = TrainBenchSettings(data=args.data, workers=args.workers, epochs=args.epochs,
                                   batch_size=args.batch_size, results_dir=args.results_dir)
     result = run_train_benchmark(settings, log=lambda m: _err.print(m, highlight=False))
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        flat = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
-        _out.print(key_value_table("training benchmark", flat))
+    print_result(_out, result, args.json, scalars_table("training benchmark"))
     return 0
 
 

@@ -141,14 +141,11 @@ def _passed_flags(args: argparse.Namespace) -> list[str]:
 
 def _bench_etl(args: argparse.Namespace) -> int:
     from benchmarks.etl_bench import EtlBenchSettings, parse_copies, run_etl_benchmark
-    from rayline.report import bench_etl_table
+    from rayline.report import bench_etl_table, print_result
 
     settings = EtlBenchSettings(engines=tuple(n.strip() for n in args.engines.split(",") if n.strip()),
                                 copies=parse_copies(args.copies), files=args.files,
                                 results_dir=args.results_dir, num_cpus=args.num_cpus)
     result = run_etl_benchmark(settings, log=lambda m: _err.print(m, highlight=False))
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        _out.print(bench_etl_table(result))
+    print_result(_out, result, args.json, bench_etl_table)
     return 0

@@ -198,7 +198,7 @@ def _predict(args: argparse.Namespace) -> int:
 def _bench_serve(args: argparse.Namespace) -> int:
     from benchmarks.serve_bench import ServeBenchSettings, run_serve_benchmark
     from cluster.errors import ConfigError
-    from rayline.report import serve_bench_table
+    from rayline.report import print_result, serve_bench_table
 
     try:
         levels = tuple(int(c) for c in args.concurrency.split(","))
@@ -207,8 +207,5 @@ def _bench_serve(args: argparse.Namespace) -> int:
     settings = ServeBenchSettings(concurrency=levels, max_tokens=args.max_tokens,
                                   results_dir=args.results_dir)
     result = run_serve_benchmark(settings, log=lambda m: _err.print(m, highlight=False))
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        _out.print(serve_bench_table(result))
+    print_result(_out, result, args.json, serve_bench_table)
     return 0

@@ -193,13 +193,9 @@ def _connect_and_find(topic: str):
 
 def _bench_stream(args: argparse.Namespace) -> int:
     from benchmarks.stream_bench import StreamBenchSettings, run_stream_benchmark
-    from rayline.report import key_value_table
+    from rayline.report import print_result, scalars_table
 
     settings = StreamBenchSettings(events=args.events, results_dir=args.results_dir)
     result = run_stream_benchmark(settings, log=lambda m: _err.print(m, highlight=False))
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        flat = {k: v for k, v in result.items() if not isinstance(v, dict | list)}
-        _out.print(key_value_table("streaming benchmark", flat))
+    print_result(_out, result, args.json, scalars_table("streaming benchmark"))
     return 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 from rich.console import Console
 from rich.table import Table
 
@@ -49,6 +52,21 @@ def key_value_table(title: str, rows: dict) -> Table:
     for key, value in rows.items():
         table.add_row(str(key), f"{value:,}" if isinstance(value, int) else str(value))
     return table
+
+
+def print_result(console: Console, result: dict, as_json: bool,
+                 table: Callable[[dict], Table]) -> None:
+    """A benchmark's result: indented JSON on stdout for scripts, else the table ``table`` lays out."""
+    if as_json:
+        print(json.dumps(result, indent=1))
+    else:
+        console.print(table(result))
+
+
+def scalars_table(title: str) -> Callable[[dict], Table]:
+    """Lays out a result's top-level numbers and strings (lists and dicts go to --json only)."""
+    return lambda result: key_value_table(
+        title, {k: v for k, v in result.items() if not isinstance(v, dict | list)})
 
 
 def train_summary(console: Console, report) -> None:
