@@ -22,10 +22,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from benchmarks.results_dir import results_folder
 from cluster.errors import ConfigError, PipelineError
 from cluster.process_memory import run_measured
 from pipelines.etl_compare import run_engine_process
-from pipelines.etl_engines import ENGINES
+from pipelines.etl_engines import ENGINES, parse_engines
 from pipelines.sample_data import fetch_flights_data, scale_flights
 
 BASELINE = "pyarrow"
@@ -45,24 +46,28 @@ class EtlBenchSettings:
     extra_etl_args: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        unknown = [e for e in self.engines if e not in (*ENGINES, BASELINE)]
-        if unknown or not self.engines:
-            raise ConfigError(f"--engines: unknown {unknown or 'none given'}; choose from "
-                              f"{', '.join((*ENGINES, BASELINE))}")
+        parse_engines(",".join(self.engines), known=(*ENGINES, BASELINE))
         if not self.copies or min(self.copies) < 1:
-            raise ConfigError(f"--copies must be positive integers, got {self.copies}")
+            raise ConfigError(f"--copies must be whole numbers of 1 or more, got "
+                              f"'{','.join(map(str, self.copies))}'")
+        if self.files is not None and self.files < 1:
+            raise ConfigError(f"--files must be 1 or more, got {self.files}")
 
 
 def parse_copies(text: str) -> tuple[int, ...]:
-    """Sizes from '1,10,30'; ConfigError on anything else."""
+    """Sizes from '1,10,30'; ConfigError on anything else (a size named twice too)."""
     try:
-        return tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+        copies = [int(part) for part in text.split(",") if part.strip()]
     except ValueError as e:
         raise ConfigError(f"--copies takes comma-separated whole numbers, got '{text}'") from e
+    if len(set(copies)) != len(copies):
+        raise ConfigError(f"--copies: a size is named twice in '{text}'")
+    return tuple(sorted(copies))
 
 
 def run_etl_benchmark(settings: EtlBenchSettings, log: Callable[[str], None] = print) -> dict:
     """Run every engine at every size; returns the result (also written as JSON and PNG)."""
+    results_folder(settings.results_dir)  # a bad folder fails now, not after the run
     results = []
     for copies in settings.copies:
         source = _scaled_data(settings, copies, log)
@@ -174,8 +179,7 @@ def _first_version_fields(ray: dict, base: dict) -> dict:
 
 
 def _write_results(settings: EtlBenchSettings, result: dict) -> None:
-    out = Path(settings.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(settings.results_dir)
     (out / "etl.json").write_text(json.dumps(result, indent=1))
     _chart(result, out / "etl.png")
 

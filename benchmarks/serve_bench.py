@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import requests
 
+from benchmarks.results_dir import results_folder
 from benchmarks.serve_prompts import PROMPTS, chat_messages
 from cluster.errors import ConfigError, PipelineError
 from cluster.ports import free_loopback_port
@@ -44,6 +44,7 @@ class ServeBenchSettings:
 
 def run_serve_benchmark(settings: ServeBenchSettings, log: Callable[[str], None] = print) -> dict:
     """Measure the endpoint at each concurrency, then the baseline; save JSON and a PNG."""
+    results_folder(settings.results_dir)  # a bad folder fails now, not after the run
     levels = _measure_endpoint(settings, log)
     log("baseline: sequential generate() in one process ...")
     baseline = _run_baseline(settings)
@@ -146,8 +147,7 @@ def _write(settings: ServeBenchSettings, result: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(settings.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(settings.results_dir)
     (out / "serve.json").write_text(json.dumps(result, indent=1))
     levels = result["levels"]
     names = [str(level["concurrency"]) for level in levels]

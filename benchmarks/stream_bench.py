@@ -28,6 +28,7 @@ from actors.kafka_admin import ensure_topic, partition_offsets
 from actors.kafka_broker import BrokerSettings, start_broker, stop_broker
 from actors.kafka_config import KafkaSettings, StreamSpec
 from actors.stream import start_stream
+from benchmarks.results_dir import results_folder
 from cluster.errors import PipelineError
 from cluster.ports import free_loopback_port
 
@@ -43,6 +44,7 @@ class StreamBenchSettings:
 
 def run_stream_benchmark(settings: StreamBenchSettings, log: Callable[[str], None] = print) -> dict:
     """Own broker, own Ray: produce, baseline loop, 1 actor, 2 actors, latency; save JSON + PNG."""
+    results_folder(settings.results_dir)  # a bad folder fails now, not after the run
     import ray
 
     work = Path(tempfile.mkdtemp(prefix="rayline-stream-bench-"))
@@ -170,8 +172,7 @@ def _write(settings: StreamBenchSettings, result: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(settings.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(settings.results_dir)
     (out / "stream.json").write_text(json.dumps(result, indent=1))
     names = ["kafka-python loop\n(read, discard)", "1 actor\n(to Parquet)", "2 actors\n(to Parquet)"]
     values = [result["baseline_records_per_s"], result["records_per_s"]["1"], result["records_per_s"]["2"]]

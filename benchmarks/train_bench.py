@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from benchmarks.results_dir import results_folder
 from cluster.errors import PipelineError
 from cluster.process_memory import run_measured
 from pipelines.train_config import TrainSpec
@@ -34,6 +35,7 @@ class TrainBenchSettings:
 
 def run_train_benchmark(settings: TrainBenchSettings, log: Callable[[str], None] = print) -> dict:
     """Run the baseline (a subprocess), then Ray Train; return and save the comparison."""
+    results_folder(settings.results_dir)  # a bad folder fails now, not after the run
     from pipelines.train_ray import run_train
 
     log("baseline: one PyTorch process ...")
@@ -73,8 +75,7 @@ def _write(settings: TrainBenchSettings, result: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = Path(settings.results_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = results_folder(settings.results_dir)
     (out / "train.json").write_text(json.dumps(result, indent=1))
     fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.bar(["PyTorch, 1 process", f"Ray Train, {settings.workers} CPU workers"],

@@ -3,8 +3,10 @@
     rayline submit etl data/raw/flights.csv --out data/processed/flights
     (the same as: ray job submit --runtime-env runtime_env.yaml -- rayline etl /abs/... --out /abs/...)
 
-The runtime environment is the one in runtime_env.yaml. Local paths in the arguments become
-absolute, because a job runs in a copy of the working tree; URIs (s3://...) pass unchanged.
+The runtime environment is the one in runtime_env.yaml. A job's code is a copy of the working
+tree, but it runs in the submitter's folder when that folder is on the node (a local cluster),
+so relative paths, globs and the commands' default paths mean what they mean here. On a remote
+cluster they resolve in the job's copy of the tree: use s3:// URIs there.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ from cluster.errors import ClusterError, ConfigError
 DEFAULT_JOB_ADDRESS = "http://127.0.0.1:8265"
 RUNTIME_ENV_FILE = "runtime_env.yaml"
 SUBMITTABLE = ("etl", "train", "compare", "models", "bench", "data")
-# Flags whose value is a path, per rayline command (positional arguments that exist are paths too).
-_PATH_FLAGS = ("--out", "--data", "--storage-path", "--registry", "--results-dir", "--source")
 
 
 @dataclass(frozen=True)
@@ -58,19 +58,14 @@ def load_runtime_env(path: str, extra_env: dict[str, str] | None = None) -> dict
     return env
 
 
-def entrypoint(request: JobRequest) -> str:
-    """The job's shell command: `rayline COMMAND ARGS` with local paths made absolute."""
-    return shlex.join(["rayline", request.command, *absolute_paths(list(request.args))])
-
-
-def absolute_paths(args: list[str]) -> list[str]:
-    """Arguments with relative local paths made absolute (path flags' values, existing paths)."""
-    out = []
-    for i, arg in enumerate(args):
-        after_path_flag = i > 0 and args[i - 1] in _PATH_FLAGS
-        is_path = not arg.startswith("-") and "://" not in arg and (after_path_flag or os.path.exists(arg))
-        out.append(os.path.abspath(arg) if is_path and not os.path.isabs(arg) else arg)
-    return out
+def entrypoint(request: JobRequest, cwd: str | None = None) -> str:
+    """The job's shell command: `rayline COMMAND ARGS`, run in `cwd` (default: this folder) when
+    the node has it, else (a remote cluster) in the job's copy of the tree, saying so."""
+    folder = shlex.quote(cwd or os.getcwd())
+    note = shlex.quote(f"rayline: {cwd or os.getcwd()} is not on this node; relative paths resolve "
+                       "in the job's copy of the working tree")
+    return f"cd {folder} 2>/dev/null || echo {note} >&2; " + shlex.join(["rayline", request.command,
+                                                                        *request.args])
 
 
 def submit_job(request: JobRequest) -> str:
@@ -81,11 +76,21 @@ def submit_job(request: JobRequest) -> str:
         return client.submit_job(entrypoint=entrypoint(request), runtime_env=env,
                                  submission_id=request.submission_id)
     except (RuntimeError, ValueError) as e:
-        raise ClusterError(f"could not submit the job to {request.address}: {e}") from e
+        reason = _last_line(str(e))
+        if "already exists" in reason:
+            raise ConfigError(f"--job-id {request.submission_id}: a job with that id already exists at "
+                              f"{request.address} (ids are unique; choose another)") from e
+        raise ClusterError(f"could not submit the job to {request.address}: {reason}") from e
 
 
-def follow_job(address: str, job_id: str, write: Callable[[str], None]) -> tuple[str, str]:
-    """Stream the job's logs to `write` until it ends; returns (status, message)."""
+def _last_line(text: str) -> str:
+    """The last non-empty line of a server error (Ray's job API sends the whole traceback)."""
+    lines = [line.strip() for line in text.replace("\\n", "\n").splitlines() if line.strip()]
+    return lines[-1].rstrip(".") if lines else text
+
+
+def follow_job(address: str, job_id: str, write: Callable[[str], None]) -> tuple[str, str, int | None]:
+    """Stream the job's logs to `write` until it ends; returns (status, message, exit code)."""
     client = _client(address)
 
     async def tail() -> None:
@@ -96,17 +101,18 @@ def follow_job(address: str, job_id: str, write: Callable[[str], None]) -> tuple
     for _ in range(50):  # the log stream ends a moment before the status is final
         info = client.get_job_info(job_id)
         if info.status.is_terminal():
-            return str(info.status), info.message or ""
+            break
         time.sleep(0.2)
-    return str(info.status), info.message or ""
+    return str(info.status), info.message or "", info.driver_exit_code
 
 
 def _client(address: str):
+    from ray.exceptions import RpcError
     from ray.job_submission import JobSubmissionClient
 
     send_token_if_available()
     try:
         return JobSubmissionClient(address)
-    except (ConnectionError, RuntimeError, ValueError) as e:
+    except (ConnectionError, RuntimeError, ValueError, RpcError) as e:
         raise ClusterError(f"no Ray job API at {address} (is the cluster running? "
                            f"`rayline cluster status`): {e}") from e

@@ -26,15 +26,15 @@ class EngineOptions:
     spark_master: str = "local[*]"
 
 
-def parse_engines(text: str) -> tuple[str, ...]:
-    """Engine names from a comma-separated list; ConfigError names any unknown one."""
+def parse_engines(text: str, flag: str = "--engines", known: tuple[str, ...] = ENGINES) -> tuple[str, ...]:
+    """Engine names from a comma-separated list; ConfigError names the flag and any unknown one."""
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    unknown = [n for n in names if n not in ENGINES]
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
-        raise ConfigError(f"--engines: unknown engine {unknown or repr(text)}; "
-                          f"choose from {', '.join(ENGINES)}")
+        what = f"unknown engine {', '.join(repr(n) for n in unknown)}" if unknown else "no engine given"
+        raise ConfigError(f"{flag} '{text}': {what}; choose from {', '.join(known)}")
     if len(set(names)) != len(names):
-        raise ConfigError(f"--engines: an engine is named twice in '{text}'")
+        raise ConfigError(f"{flag}: an engine is named twice in '{text}'")
     return names
 
 

@@ -34,7 +34,10 @@ STATS_SCHEMA = pa.schema([("source", pa.string()), ("file_index", pa.int64()), (
 def resolve_dest(dest: str) -> tuple[pafs.FileSystem, str]:
     """Filesystem and path of an output folder (local path or URI)."""
     if "://" in dest:
-        return pafs.FileSystem.from_uri(dest)
+        try:
+            return pafs.FileSystem.from_uri(dest)
+        except (OSError, pa.ArrowException) as e:
+            raise InputError(f"cannot use the output folder {dest}: {str(e).splitlines()[0]}") from e
     return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(dest))
 
 
@@ -46,6 +49,11 @@ def check_dest(plan: InputPlan, dest: str, filesystem: pafs.FileSystem, path: st
         if filesystem.get_file_info(path).type == pafs.FileType.File:
             raise InputError(f"--out {dest} is a file, not a folder")
         filesystem.create_dir(path, recursive=True)
+        foreign = [i.base_name for i in filesystem.get_file_info(pafs.FileSelector(path))
+                   if i.base_name.startswith("part-") and i.base_name.endswith(".parquet")]
+        if foreign and filesystem.get_file_info(f"{path}/{mf.MANIFEST}").type != pafs.FileType.File:
+            raise InputError(f"--out {dest} holds Parquet files no rayline ETL wrote ({foreign[0]}, no "
+                             f"{mf.MANIFEST}); an ETL replaces its part-*.parquet: choose another folder")
     except (OSError, pa.ArrowException) as e:
         raise InputError(f"cannot create the output folder {dest}: {e}") from e
 

@@ -28,6 +28,7 @@ from pipelines.etl_config import EtlSpec
 from pipelines.etl_output import STATS_SCHEMA, categories_of_chunk, read_range, write_chunk
 from pipelines.etl_run import ChunkRun, EtlReport, run_with_engine
 from pipelines.features import build_vocabulary
+from pipelines.spark_master import check_spark_master
 
 DEFAULT_MASTER = "local[*]"
 _CATEGORY_SCHEMA = "column string, value string"
@@ -42,6 +43,7 @@ def run_etl(source: str, dest: str, spec: EtlSpec | None = None, *, force: bool 
 
 def spark_session(master: str = DEFAULT_MASTER):
     """A Spark session on `master` (an existing one is reused); its UI and driver stay on 127.0.0.1."""
+    check_spark_master(master)
     if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
         raise ConfigError("the spark engine needs Java 17 or later: install it or set JAVA_HOME")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

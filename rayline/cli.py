@@ -204,17 +204,19 @@ def _submit(args: argparse.Namespace) -> int:
     env_address = os.environ.get("RAY_ADDRESS", "")
     address = args.address or (env_address if env_address.startswith("http") else DEFAULT_JOB_ADDRESS)
     request = JobRequest(args.job_command, tuple(args.job_args), address, args.job_id)
+    _parser().parse_args([request.command, *request.args])  # a bad argument fails here, with its usage
     job_id = submit_job(request)
     _err.print(f"submitted job {job_id} to {address}; logs: ray job logs --address {address} {job_id}",
                highlight=False, soft_wrap=True)
     if args.no_wait:
         print(job_id)
         return 0
-    status, message = follow_job(address, job_id, lambda text: print(text, end="", flush=True))
+    status, message, exit_code = follow_job(address, job_id, lambda text: print(text, end="", flush=True))
     if status != "SUCCEEDED":
-        _err.print(f"[bold red]rayline: job {job_id} {status}[/bold red]: {message}", highlight=False,
+        why = message if exit_code is None else f"exit code {exit_code}; its output is above"
+        _err.print(f"[bold red]rayline: job {job_id} {status}[/bold red]: {why}", highlight=False,
                    soft_wrap=True)
-        return 1
+        return exit_code or 1
     _err.print(f"job {job_id} succeeded", highlight=False)
     return 0
 

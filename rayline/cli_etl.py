@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from rich.console import Console
 
@@ -68,6 +69,8 @@ def _spec(args: argparse.Namespace):
     from pipelines.etl_config import EtlSpec
     from pipelines.features import FeatureSpec
 
+    if not math.isfinite(args.chunk_mb):
+        raise ConfigError(f"--chunk-mb must be a number of MiB, got {args.chunk_mb}")
     return EtlSpec(csv=CsvOptions(tuple(args.null_values.split(",")), args.encoding, args.delimiter),
                    features=FeatureSpec(valid_fraction=args.valid_fraction),
                    chunk_bytes=int(args.chunk_mb * (1 << 20)))
@@ -77,16 +80,26 @@ def _etl(args: argparse.Namespace) -> int:
     from pipelines.etl_engines import EngineOptions, parse_engines, run_engine_etl
     from rayline.report import etl_summary
 
-    (engine,) = _one_engine(args.engine, parse_engines)
+    (engine,) = _one_engine(args.engine, lambda text: parse_engines(text, "--engine"))
     options = EngineOptions(args.address, args.num_cpus, args.spark_master)
     report = run_engine_etl(engine, args.source, args.out, _spec(args), force=args.force, options=options)
     if args.json:
         print(json.dumps({**report.manifest, "up_to_date": report.skipped}, indent=1))
     else:
         etl_summary(_out, report.manifest, report.skipped)
-    if report.rows_in == 0:
-        states = ", ".join(f"{f['path']}: {f['status'].replace('_', ' ')}" for f in report.manifest["files"])
-        _err.print(f"rayline: no data rows in {args.source} ({states})", highlight=False, soft_wrap=True)
+    return _no_output(report.manifest, args.source)
+
+
+def _no_output(manifest: dict, source: str) -> int:
+    """3, saying why, when the ETL wrote no rows (no data rows, or none passed); else 0."""
+    if manifest["rows_in"] == 0:
+        states = ", ".join(f"{f['path']}: {f['status'].replace('_', ' ')}" for f in manifest["files"])
+        _err.print(f"rayline: no data rows in {source} ({states})", highlight=False, soft_wrap=True)
+        return 3
+    if manifest["rows_out"] == 0:
+        _err.print(f"rayline: no row of {source} passed: {manifest['rows_rejected']:,} rejected (see "
+                   f"{manifest['dest']}/_quarantine/), {manifest['rows_filtered']:,} filtered out",
+                   highlight=False, soft_wrap=True)
         return 3
     return 0
 
@@ -102,11 +115,21 @@ def _compare(args: argparse.Namespace) -> int:
     from pipelines.csv_sources import plan_input
     from pipelines.etl_compare import compare_engines
     from pipelines.etl_engines import parse_engines
+    from pipelines.etl_output import check_dest, resolve_dest
+    from pipelines.spark_master import check_spark_master
     from rayline.report import compare_table
 
     engines = parse_engines(args.engines)
+    if len(engines) < 2:
+        raise ConfigError(f"--engines '{args.engines}': compare needs two engines or more "
+                          "(`rayline etl --engine NAME` runs one)")
     spec = _spec(args)
-    plan_input(args.source, spec.csv, spec.chunk_bytes)  # a bad SOURCE fails here, not once per engine
+    plan = plan_input(args.source, spec.csv, spec.chunk_bytes)  # a bad SOURCE or --out fails here,
+    for engine in engines:                                       # not once per engine
+        dest_fs, dest_path = resolve_dest(f"{args.out}/{engine}")
+        check_dest(plan, f"{args.out}/{engine}", dest_fs, dest_path)
+    if "spark" in engines:
+        check_spark_master(args.spark_master)
     runs, differences = compare_engines(engines, args.source, args.out, _passed_flags(args),
                                         log=lambda m: _err.print(m, highlight=False))
     if args.json:
@@ -124,7 +147,7 @@ def _compare(args: argparse.Namespace) -> int:
     if not args.json:
         _out.print(f"[green]the {len(runs)} engines agree[/green]: identical manifests (engine, dest and "
                    "times aside), identical quarantine, per-carrier aggregates equal to 1e-9")
-    return 0
+    return _no_output(runs[0].manifest, args.source)
 
 
 def _passed_flags(args: argparse.Namespace) -> list[str]:

@@ -39,3 +39,9 @@ def test_bad_settings_name_the_flag():
         parse_copies("1,ten")
     with pytest.raises(ConfigError, match="--copies"):
         EtlBenchSettings(copies=(0,))
+    with pytest.raises(ConfigError, match="a size is named twice in '1,1'"):
+        parse_copies("1,1")
+    with pytest.raises(ConfigError, match="--files must be 1 or more"):
+        EtlBenchSettings(files=0)
+    with pytest.raises(ConfigError, match="--engines '': no engine given"):
+        EtlBenchSettings(engines=())

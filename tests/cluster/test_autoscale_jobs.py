@@ -43,7 +43,7 @@ def autoscaling_cluster():
 def submit(*args: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     return subprocess.Popen([sys.executable, "-m", "rayline.cli", "submit", "--address", JOBS, *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 
 
 class Timeline:
@@ -100,7 +100,7 @@ def test_a_job_with_a_bad_argument_fails_and_ray_job_logs_shows_why(autoscaling_
     missing = tmp_path / "nowhere.csv"
     job = submit("--job-id", "etl-bad-arg", "etl", str(missing), "--out", str(tmp_path / "o"))
     _, err = job.communicate(timeout=300)
-    assert job.returncode == 1 and "etl-bad-arg FAILED" in err
+    assert job.returncode == 2 and "etl-bad-arg FAILED" in err and "exit code 2" in err  # the job's own code
     logs = ray_cli("job", "logs", "--address", JOBS, "etl-bad-arg", timeout=120)
     assert logs.returncode == 0, logs.stderr
     assert f"no such file or folder: {missing}" in logs.stdout
@@ -120,3 +120,11 @@ def test_ray_job_submit_with_the_working_dir_runs_rayline(autoscaling_cluster, t
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "ray-cli-data" in done.stdout + done.stderr and "succeeded" in (done.stdout + done.stderr).lower()
     assert sum(1 for _ in open(out / "flights.csv")) == 336_777  # header + every flight
+
+
+def test_relative_paths_of_rayline_submit_mean_the_submitters_folder(autoscaling_cluster, tmp_path):
+    out = os.path.relpath(tmp_path / "raw", ROOT)  # relative to the folder `rayline submit` runs in
+    job = submit("--job-id", "relative-out", "data", "fetch", f"--out={out}")
+    _, err = job.communicate(timeout=300)
+    assert job.returncode == 0, err[-3000:]
+    assert sum(1 for _ in open(tmp_path / "raw" / "flights.csv")) == 336_777

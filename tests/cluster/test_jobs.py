@@ -1,14 +1,15 @@
-"""Building a job: the runtime environment from runtime_env.yaml, absolute local paths, a clear
-error for a command that cannot be a job (pure: no cluster)."""
+"""Building a job: the runtime environment from runtime_env.yaml, the entrypoint that runs in the
+submitter's folder, clear errors for a command that cannot be a job (pure: no cluster)."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
 from cluster.errors import ConfigError
-from cluster.jobs import JobRequest, absolute_paths, entrypoint, load_runtime_env
+from cluster.jobs import JobRequest, entrypoint, load_runtime_env
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -16,24 +17,32 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def test_runtime_env_is_the_working_tree_without_data_or_venv():
     env = load_runtime_env(os.path.join(ROOT, "runtime_env.yaml"), {"EXTRA": "1"})
     assert env["working_dir"] == ROOT
-    assert {".venv", "data", "models", ".git"} <= set(env["excludes"])
+    assert {"/.venv", "/data", "/models", "/.git"} <= set(env["excludes"])
     assert env["env_vars"]["EXTRA"] == "1" and env["env_vars"]["RAY_USAGE_STATS_ENABLED"] == "0"
 
 
-def test_local_paths_become_absolute_and_uris_do_not(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "in.csv").write_text("x")
-    args = ["in.csv", "--out", "out/dir", "--chunk-mb", "8", "s3://b/k", "--data", "/abs/x"]
-    assert absolute_paths(args) == [str(tmp_path / "in.csv"), "--out", str(tmp_path / "out/dir"),
-                                    "--chunk-mb", "8", "s3://b/k", "--data", "/abs/x"]
-
-
-def test_entrypoint_is_a_quoted_rayline_command(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    request = JobRequest("etl", ("s3://b/flights/", "--out", "my out"))
-    assert entrypoint(request) == f"rayline etl s3://b/flights/ --out '{tmp_path}/my out'"
+def test_the_entrypoint_runs_rayline_in_the_submitters_folder_else_says_where(tmp_path):
+    request = JobRequest("etl", ("data/raw/*.csv", "--out=my out"))
+    command = entrypoint(request, cwd=str(tmp_path / "my tree"))
+    assert command.startswith(f"cd '{tmp_path}/my tree' 2>/dev/null || echo ")
+    assert command.endswith("; rayline etl 'data/raw/*.csv' '--out=my out'")
+    in_tmp = entrypoint(request, cwd=str(tmp_path)).replace("; rayline", "; pwd #")
+    here = subprocess.run(["bash", "-c", in_tmp], capture_output=True, text=True)
+    assert here.stdout.strip() == str(tmp_path) and here.stderr == ""
+    elsewhere = subprocess.run(["bash", "-c", command.replace("; rayline", "; pwd #")], capture_output=True,
+                               text=True, cwd=ROOT)
+    assert elsewhere.stdout.strip() == ROOT and "is not on this node" in elsewhere.stderr
 
 
 def test_a_command_that_cannot_be_a_job_is_refused():
     with pytest.raises(ConfigError, match="'serve' cannot run as a job"):
         JobRequest("serve")
+
+
+def test_rayline_submit_checks_the_arguments_before_submitting(capsys):
+    from rayline.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:  # no cluster needed: it fails before submitting
+        main(["submit", "--address", "http://127.0.0.1:9", "etl", "x.csv", "--bogus-flag"])
+    assert exit_info.value.code == 2
+    assert "usage: rayline etl" in capsys.readouterr().err

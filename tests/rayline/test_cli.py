@@ -97,6 +97,10 @@ def test_unknown_engines_exit_2_naming_them(write_csv, tmp_path, capsys):
     assert "dask" in capsys.readouterr().err
     assert main(["etl", str(source), "--out", str(tmp_path / "o"), "--engine", "ray,spark"]) == 2
     assert "one engine" in capsys.readouterr().err
+    assert main(["etl", str(source), "--out", str(tmp_path / "o"), "--engine", "foo"]) == 2
+    assert "--engine 'foo': unknown engine 'foo'; choose from ray" in capsys.readouterr().err
+    assert main(["compare", str(source), "--engines", "pandas"]) == 2
+    assert "compare needs two engines or more" in capsys.readouterr().err
 
 
 def test_a_bad_spark_master_fails_naming_the_flag(write_csv, tmp_path):
@@ -106,7 +110,8 @@ def test_a_bad_spark_master_fails_naming_the_flag(write_csv, tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     last = done.stderr.strip().splitlines()[-1]
     assert done.returncode == 2
-    assert last.startswith("rayline: error: --spark-master nonsense://x: Spark did not start")
+    assert last == ("rayline: error: --spark-master 'nonsense://x': not a Spark master URL; use local, "
+                    "local[N], local[*], spark://HOST:PORT[,HOST:PORT...], yarn or k8s://URL")
     assert not (tmp_path / "o" / "_manifest.json").exists()
 
 
@@ -115,3 +120,36 @@ def test_a_second_spark_master_in_one_process_is_refused(spark_local, write_csv,
     code = main(["etl", str(source), "--out", str(tmp_path / "o"), "--engine", "spark",
                  "--spark-master", "local[1]"])
     assert code == 2 and "already runs Spark on local[2]" in capsys.readouterr().err
+
+
+def test_when_every_row_is_rejected_etl_exits_3_pointing_at_the_quarantine(write_csv, tmp_path, capsys):
+    source = write_csv("bad.csv", [r.replace("2013,1,", "2013,13,", 1) for r in good_rows(3)])
+    code = main(["etl", str(source), "--out", str(tmp_path / "o"), "--engine", "pandas"])
+    err = capsys.readouterr().err
+    assert code == 3 and "no row of" in err and "3 rejected" in err and "_quarantine" in err
+    assert len(list((tmp_path / "o" / "_quarantine").iterdir())) == 1
+
+
+def test_parquet_files_no_etl_wrote_are_not_replaced(write_csv, tmp_path, capsys):
+    source = write_csv("a.csv", good_rows(3))
+    theirs = tmp_path / "o" / "part-99999.parquet"
+    theirs.parent.mkdir()
+    theirs.write_bytes(b"someone else's data")
+    code = main(["etl", str(source), "--out", str(tmp_path / "o"), "--engine", "pandas"])
+    assert code == 2 and "no rayline ETL wrote (part-99999.parquet" in capsys.readouterr().err
+    assert theirs.read_bytes() == b"someone else's data"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_a_chunk_size_that_is_not_a_number_exits_2(write_csv, tmp_path, capsys, value):
+    source = write_csv("a.csv", good_rows(3))
+    assert main(["etl", str(source), "--out", str(tmp_path / "o"), "--chunk-mb", value]) == 2
+    assert "--chunk-mb must be a number of MiB" in capsys.readouterr().err
+
+
+def test_compare_checks_the_output_folder_before_running_any_engine(write_csv, tmp_path, capsys):
+    source = write_csv("a.csv", good_rows(3))
+    (tmp_path / "taken").write_text("a file")
+    assert main(["compare", str(source), "--engines", "pandas,ray", "--out", str(tmp_path / "taken")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot create the output folder" in err and "running" not in err
