@@ -25,9 +25,18 @@ def test_ray_config_validates_with_head_cpu_and_gpu_types():
     assert set(types) == {"head", "cpu", "gpu"} and config["head_node_type"] == "head"
     assert types["gpu"]["node_config"]["InstanceType"].startswith(("g", "p"))
     for name in ("cpu", "gpu"):
-        assert types[name]["min_workers"] == 0 and types[name]["max_workers"] >= 1
+        assert types[name]["min_workers"] == 0
         assert types[name]["node_config"]["InstanceMarketOptions"]["MarketType"] == "spot"
+        # Ray gives its instance profile to the head only; the tasks on workers need S3 too.
+        assert types[name]["node_config"]["IamInstanceProfile"] == {"Name": "ray-autoscaler-v1"}
+    assert "iam:PassRole" in CONFIG.read_text()
+    assert types["cpu"]["max_workers"] >= 1
+    # The gpu type stays off while its AMI is plain Ubuntu (no driver: setup would fail, relaunch).
+    plain_ubuntu = types["gpu"]["node_config"]["ImageId"] == types["cpu"]["node_config"]["ImageId"]
+    assert types["gpu"]["max_workers"] == 0 if plain_ubuntu else types["gpu"]["max_workers"] >= 1
     assert "nvidia-smi" in types["gpu"]["worker_setup_commands"][0]  # no silent CPU training on a GPU node
+    setup = "\n".join(config["setup_commands"])
+    assert "cloud-init status --wait" in setup and "grep -qxF" in setup and "|| ~/venv" not in setup
     assert config["idle_timeout_minutes"] > 0
     assert config["file_mounts"]["~/rayline"] == "."
     starts = " ".join(config["head_start_ray_commands"])
