@@ -42,8 +42,10 @@ class JobRequest:
 
     def __post_init__(self) -> None:
         if self.command not in SUBMITTABLE:
+            hint = (" (Serve apps outlive a job: `rayline serve start --address ADDRESS` deploys them "
+                    "onto the cluster)") if self.command == "serve" else ""
             raise ConfigError(f"rayline submit: '{self.command}' cannot run as a job; "
-                              f"choose from {', '.join(SUBMITTABLE)}")
+                              f"choose from {', '.join(SUBMITTABLE)}{hint}")
 
 
 def load_runtime_env(path: str, extra_env: dict[str, str] | None = None) -> dict:

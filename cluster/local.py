@@ -28,6 +28,13 @@ class LocalClusterSettings:
     host: str = "127.0.0.1"
     autoscale: AutoscaleSettings | None = None  # simulated worker nodes added and removed on demand
 
+    def __post_init__(self) -> None:
+        if self.num_cpus is not None and self.num_cpus < 0:
+            raise ConfigError(f"--num-cpus must be 0 or more, got {self.num_cpus}")
+        for flag, port in (("--port", self.port), ("--dashboard-port", self.dashboard_port)):
+            if not 1024 <= port <= 65535:
+                raise ConfigError(f"{flag} must be a port from 1024 to 65535, got {port}")
+
 
 @dataclass(frozen=True)
 class ClusterStatus:

@@ -91,10 +91,11 @@ def _add_cluster(commands) -> None:
     start.add_argument("--dashboard-port", type=int, default=8265)
     start.add_argument("--autoscale", action="store_true",
                        help="a 0-CPU head whose autoscaler adds simulated worker nodes on demand")
-    start.add_argument("--max-workers", type=int, default=3, help="with --autoscale: most worker nodes")
-    start.add_argument("--cpus-per-worker", type=int, default=1, help="with --autoscale")
-    start.add_argument("--idle-timeout-s", type=float, default=60.0,
-                       help="with --autoscale: remove a worker node idle this long")
+    start.add_argument("--max-workers", type=int, default=None,
+                       help="with --autoscale: most worker nodes (default 3)")
+    start.add_argument("--cpus-per-worker", type=int, default=None, help="with --autoscale (default 1)")
+    start.add_argument("--idle-timeout-s", type=float, default=None,
+                       help="with --autoscale: remove a worker node idle this long (default 60)")
     start.set_defaults(run=_cluster_start)
     status = cluster.add_parser("status", help="nodes and resources of the running cluster")
     status.add_argument("--json", action="store_true")
@@ -182,14 +183,18 @@ def _data_scale(args: argparse.Namespace) -> int:
 
 def _cluster_start(args: argparse.Namespace) -> int:
     from cluster.autoscale import AutoscaleSettings
+    from cluster.errors import ConfigError
     from cluster.local import LocalClusterSettings, start_local_cluster
 
-    autoscale = None
-    if args.autoscale:
-        autoscale = AutoscaleSettings(args.max_workers, args.cpus_per_worker, args.idle_timeout_s)
+    given = {k: v for k, v in (("max_workers", args.max_workers), ("cpus_per_worker", args.cpus_per_worker),
+                                ("idle_timeout_s", args.idle_timeout_s)) if v is not None}
+    if given and not args.autoscale:
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise ConfigError(f"{flags}: only with --autoscale (a plain head has no worker nodes)")
+    autoscale = AutoscaleSettings(**given) if args.autoscale else None
     settings = LocalClusterSettings(args.num_cpus, args.port, args.dashboard_port, autoscale=autoscale)
     address, started = start_local_cluster(settings)
-    verb = "started" if started else "already running"
+    verb = "started" if started else "already running (as started: `rayline cluster stop` first to change it)"
     _out.print(f"local Ray cluster {verb} at {address}; dashboard "
                f"http://{settings.host}:{settings.dashboard_port}")
     if autoscale and started:

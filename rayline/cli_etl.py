@@ -32,14 +32,15 @@ def add_etl_commands(commands, bench) -> None:
     etl.set_defaults(run=_etl)
     compare = commands.add_parser("compare", help="the same ETL on several engines, checked to agree")
     compare.add_argument("source", help="a CSV file, a folder of CSVs or a glob")
-    compare.add_argument("--engines", default="ray,spark,modin,pandas")
-    compare.add_argument("--out", default="data/compare", help="each engine writes into OUT/<engine>")
+    compare.add_argument("--engines", default="ray,spark,modin,pandas", help="default: %(default)s")
+    compare.add_argument("--out", default="data/compare", help="each engine writes into OUT/<engine> "
+                                                               "(default: %(default)s)")
     compare.add_argument("--json", action="store_true")
     _add_spec_flags(compare)
     _add_engine_flags(compare)
     compare.set_defaults(run=_compare)
     bench_etl = bench.add_parser("etl", help="every ETL engine and plain pyarrow at several input sizes")
-    bench_etl.add_argument("--engines", default="ray,spark,modin,pandas,pyarrow")
+    bench_etl.add_argument("--engines", default="ray,spark,modin,pandas,pyarrow", help="default: %(default)s")
     bench_etl.add_argument("--copies", default="1,10,30", help="input sizes, in copies of flights (31 MB)")
     bench_etl.add_argument("--files", type=int, default=None, help="files per size (default: one per copy)")
     bench_etl.add_argument("--json", action="store_true")
@@ -51,9 +52,11 @@ def add_etl_commands(commands, bench) -> None:
 def _add_spec_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--null-values", default="NA,", help="comma-separated null markers (default 'NA,')")
     parser.add_argument("--encoding", default="utf-8", help="text encoding of the CSV (e.g. latin-1)")
-    parser.add_argument("--delimiter", default=",")
-    parser.add_argument("--chunk-mb", type=float, default=64, help="size of one task's input")
-    parser.add_argument("--valid-fraction", type=float, default=0.2)
+    parser.add_argument("--delimiter", default=",", help="default: '%(default)s'")
+    parser.add_argument("--chunk-mb", type=float, default=64,
+                        help="size of one task's input in MiB (default %(default)s; a small input is cut "
+                             "into 4 chunks of 4 MiB or more)")
+    parser.add_argument("--valid-fraction", type=float, default=0.2, help="default: %(default)s")
 
 
 def _add_engine_flags(parser: argparse.ArgumentParser) -> None:

@@ -160,18 +160,22 @@ def stream_table(status: dict) -> Table:
 
 
 def compare_table(runs: list) -> Table:
-    """`rayline compare`: one row per engine."""
-    table = Table(title="the same ETL on each engine", title_justify="left")
-    for name in ("engine", "rows out", "rows rejected", "seconds", "rows/s", "peak memory MB", "wall s"):
+    """`rayline compare`: one row per engine; rows in = out + filtered + rejected on each."""
+    table = Table(title="the same ETL on each engine", title_justify="left",
+                  caption="rows in/s: input rows over the ETL's seconds (engine start apart); peak memory: "
+                          "the engine's process tree (an outside Ray cluster's workers not counted)",
+                  caption_justify="left")
+    for name in ("engine", "rows in", "rows out", "filtered", "rejected", "seconds", "rows in/s",
+                 "peak memory MB", "wall s"):
         table.add_column(name, justify="left" if name == "engine" else "right")
     for run in runs:
         if run.manifest is None:
-            table.add_row(run.engine, "[red]failed[/red]", "", "", "", f"{run.peak_rss_mb:,.0f}",
+            table.add_row(run.engine, "[red]failed[/red]", "", "", "", "", "", f"{run.peak_rss_mb:,.0f}",
                           f"{run.wall_seconds:.1f}")
             continue
         m = run.manifest
         rate = m["rows_in"] / m["seconds"] if m["seconds"] else 0
-        table.add_row(run.engine, f"{m['rows_out']:,}", f"{m['rows_rejected']:,}", f"{m['seconds']:.2f}",
+        table.add_row(run.engine, *(f"{m[k]:,}" for k in _COUNTS), f"{m['seconds']:.2f}",
                       f"{rate:,.0f}", f"{run.peak_rss_mb:,.0f}", f"{run.wall_seconds:.1f}")
     return table
 

@@ -153,3 +153,10 @@ def test_compare_checks_the_output_folder_before_running_any_engine(write_csv, t
     assert main(["compare", str(source), "--engines", "pandas,ray", "--out", str(tmp_path / "taken")]) == 2
     err = capsys.readouterr().err
     assert "cannot create the output folder" in err and "running" not in err
+
+
+def test_cluster_start_refuses_flags_it_would_ignore(capsys):
+    assert main(["cluster", "start", "--max-workers", "3"]) == 2  # fails before anything starts
+    assert "--max-workers: only with --autoscale" in capsys.readouterr().err
+    assert main(["cluster", "start", "--num-cpus", "-1"]) == 2
+    assert "--num-cpus must be 0 or more, got -1" in capsys.readouterr().err
