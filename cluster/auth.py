@@ -8,6 +8,7 @@ RAY_AUTH_MODE=token, so before connecting we set that when a token is available.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -27,11 +28,16 @@ def send_token_if_available() -> bool:
     """Make this process (and its children) authenticate to Ray when a token exists."""
     if AUTH_MODE not in os.environ and token_available():
         # Ray caches its config at import; its own helper sets the mode and refreshes that cache.
-        from ray._private.authentication.authentication_token_setup import (
-            maybe_enable_token_auth_if_token_available,
-        )
+        # It also warns that token auth is on, which is what we asked for: not worth a line.
+        from ray._private.authentication import authentication_token_setup as setup
 
-        maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+        log = logging.getLogger(setup.__name__)
+        level = log.level
+        log.setLevel(logging.ERROR)
+        try:
+            setup.maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+        finally:
+            log.setLevel(level)
     return os.environ.get(AUTH_MODE, "").lower() == "token"
 
 

@@ -12,6 +12,7 @@ cluster they resolve in the job's copy of the tree: use s3:// URIs there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import time
@@ -114,7 +115,23 @@ def _client(address: str):
 
     send_token_if_available()
     try:
-        return JobSubmissionClient(address)
+        with _api_address(address):
+            return JobSubmissionClient(address)
     except (ConnectionError, RuntimeError, ValueError, RpcError) as e:
         raise ClusterError(f"no Ray job API at {address} (is the cluster running? "
                            f"`rayline cluster status`): {e}") from e
+
+
+@contextlib.contextmanager
+def _api_address(address: str):
+    """Ray's client prefers RAY_API_SERVER_ADDRESS, then RAY_ADDRESS, to the address it is given;
+    make it use ours (a RAY_ADDRESS like 127.0.0.1:6379 would send it to the GCS instead)."""
+    name, before = "RAY_API_SERVER_ADDRESS", os.environ.get("RAY_API_SERVER_ADDRESS")
+    os.environ[name] = address
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before

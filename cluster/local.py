@@ -140,7 +140,8 @@ _HEAD_RESOURCE = "node:__internal_head__"
 
 def _node_row(node: dict) -> dict:
     resources = node.get("Resources", {})
-    return {"node_id": node["NodeID"][:12], "ip": node.get("NodeManagerAddress"),
+    node_id = node["NodeID"]  # simulated nodes share a prefix of f's: show both ends
+    return {"node_id": f"{node_id[:6]}..{node_id[-6:]}", "ip": node.get("NodeManagerAddress"),
             "kind": "head" if resources.get(_HEAD_RESOURCE) else "worker",
             "CPU": resources.get("CPU", 0), "GPU": resources.get("GPU", 0)}
 

@@ -13,7 +13,8 @@ _COUNTS = ("rows_in", "rows_out", "rows_filtered", "rows_rejected")
 
 def etl_summary(console: Console, manifest: dict, skipped: bool) -> None:
     """The ETL summary: totals, per-file counts where useful, and where rejects went."""
-    title = "ETL up to date (nothing to do; --force reruns)" if skipped else "ETL finished"
+    title = (f"ETL up to date (written by the {manifest.get('engine', '?')} engine from the same input and "
+             "settings; --force reruns)") if skipped else "ETL finished"
     if manifest["rows_in"] == 0:
         title += ": no data rows"
     table = Table(title=title, title_justify="left")

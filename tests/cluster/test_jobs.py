@@ -46,3 +46,14 @@ def test_rayline_submit_checks_the_arguments_before_submitting(capsys):
         main(["submit", "--address", "http://127.0.0.1:9", "etl", "x.csv", "--bogus-flag"])
     assert exit_info.value.code == 2
     assert "usage: rayline etl" in capsys.readouterr().err
+
+
+def test_the_job_api_address_given_wins_over_a_ray_address_in_the_environment(monkeypatch):
+    from cluster.errors import ClusterError
+    from cluster.jobs import submit_job
+
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # a GCS address: Ray's client would wait for it
+    with pytest.raises(ClusterError, match="no Ray job API at http://127.0.0.1:9") as error:
+        submit_job(JobRequest("data", ("fetch",), address="http://127.0.0.1:9"))
+    assert "GCS" not in str(error.value)  # it asked the job API, not RAY_ADDRESS's GCS
+    assert "RAY_API_SERVER_ADDRESS" not in os.environ

@@ -42,7 +42,10 @@ def test_worker_failure_resumes_at_the_next_epoch(flights_etl, tmp_path):
     assert [h["epoch"] for h in history] == [1, 2, 3]  # exactly E epochs
     assert [h["attempt"] for h in history] == [0, 1, 1]  # the resume started at epoch 2
     assert history[0]["first_batch_loss"] > 0.6  # a fresh model starts near log(2)
-    assert abs(history[1]["first_batch_loss"] - history[0]["last_batch_loss"]) < 0.08
+    # The resumed model (epoch 1's checkpoint) is nearer its own validation loss than a fresh model.
+    # (Not its last batch's loss: batches come from one block, often one month, and months differ.)
+    resumed = history[1]["first_batch_loss"]
+    assert abs(resumed - history[0]["val_log_loss"]) < abs(resumed - history[0]["first_batch_loss"])
     assert report.best["val_auc"] > report.baselines["logistic_regression"]["val_auc"]
 
 
