@@ -80,7 +80,7 @@ def submit_job(request: JobRequest) -> str:
                                  submission_id=request.submission_id)
     except (RuntimeError, ValueError) as e:
         reason = _last_line(str(e))
-        if "already exists" in reason:
+        if "already exists" in str(e):
             raise ConfigError(f"--job-id {request.submission_id}: a job with that id already exists at "
                               f"{request.address} (ids are unique; choose another)") from e
         raise ClusterError(f"could not submit the job to {request.address}: {reason}") from e
@@ -88,7 +88,7 @@ def submit_job(request: JobRequest) -> str:
 
 def _last_line(text: str) -> str:
     """The last non-empty line of a server error (Ray's job API sends the whole traceback)."""
-    lines = [line.strip() for line in text.replace("\\n", "\n").splitlines() if line.strip()]
+    lines = [line.strip() for line in text.replace("\\n", "\n").splitlines() if line.strip(" .:")]
     return lines[-1].rstrip(".") if lines else text
 
 

@@ -27,8 +27,9 @@ import sys
 from rich.console import Console
 
 from cluster.errors import RaylineError
+from rayline.report import output_console
 
-_out = Console()
+_out = output_console()
 _err = Console(stderr=True)
 
 

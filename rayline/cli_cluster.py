@@ -12,7 +12,9 @@ import os
 
 from rich.console import Console
 
-_out = Console()
+from rayline.report import output_console
+
+_out = output_console()
 _err = Console(stderr=True)
 
 
@@ -68,6 +70,7 @@ def _cluster_start(args: argparse.Namespace) -> int:
 
 
 def _submit(args: argparse.Namespace) -> int:
+    from cluster.errors import ConfigError
     from cluster.jobs import DEFAULT_JOB_ADDRESS, JobRequest, follow_job, submit_job
 
     env_address = os.environ.get("RAY_ADDRESS", "")
@@ -75,7 +78,10 @@ def _submit(args: argparse.Namespace) -> int:
     request = JobRequest(args.job_command, tuple(args.job_args), address, args.job_id)
     from rayline.cli import _parser
 
-    _parser().parse_args([request.command, *request.args])  # a bad argument fails here, with its usage
+    parsed = _parser().parse_args([request.command, *request.args])  # a bad argument fails here
+    if not hasattr(parsed, "run"):
+        raise ConfigError(f"rayline submit {request.command}: name its subcommand too "
+                          f"(`rayline {request.command} --help` lists them)")
     job_id = submit_job(request)
     _err.print(f"submitted job {job_id} to {address}; logs: ray job logs --address {address} {job_id}",
                highlight=False, soft_wrap=True)

@@ -14,8 +14,9 @@ import math
 from rich.console import Console
 
 from cluster.errors import ConfigError
+from rayline.report import output_console
 
-_out = Console()
+_out = output_console()
 _err = Console(stderr=True)
 
 

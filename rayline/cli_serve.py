@@ -15,9 +15,10 @@ import sys
 
 from rich.console import Console
 
+from rayline.report import output_console
 from serve.client import DEFAULT_URL
 
-_out = Console()
+_out = output_console()
 _err = Console(stderr=True)
 
 

@@ -14,7 +14,9 @@ import time
 
 from rich.console import Console
 
-_out = Console()
+from rayline.report import output_console
+
+_out = output_console()
 _err = Console(stderr=True)
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
 
 _COUNTS = ("rows_in", "rows_out", "rows_filtered", "rows_rejected")
+
+
+def output_console() -> Console:
+    """The console for results on stdout: the terminal's width, or 132 columns when stdout is a
+    pipe or a job's log (Rich's 80 would cut the wider tables' numbers) unless COLUMNS says."""
+    piped = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    return Console(width=132 if piped else None)
 
 
 def etl_summary(console: Console, manifest: dict, skipped: bool) -> None:

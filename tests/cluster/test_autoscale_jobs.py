@@ -101,6 +101,9 @@ def test_a_job_with_a_bad_argument_fails_and_ray_job_logs_shows_why(autoscaling_
     job = submit("--job-id", "etl-bad-arg", "etl", str(missing), "--out", str(tmp_path / "o"))
     _, err = job.communicate(timeout=300)
     assert job.returncode == 2 and "etl-bad-arg FAILED" in err and "exit code 2" in err  # the job's own code
+    again = submit("--job-id", "etl-bad-arg", "--no-wait", "data", "fetch")
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 2 and "--job-id etl-bad-arg: a job with that id already exists" in err
     logs = ray_cli("job", "logs", "--address", JOBS, "etl-bad-arg", timeout=120)
     assert logs.returncode == 0, logs.stderr
     assert f"no such file or folder: {missing}" in logs.stdout

@@ -57,3 +57,20 @@ def test_the_job_api_address_given_wins_over_a_ray_address_in_the_environment(mo
         submit_job(JobRequest("data", ("fetch",), address="http://127.0.0.1:9"))
     assert "GCS" not in str(error.value)  # it asked the job API, not RAY_ADDRESS's GCS
     assert "RAY_API_SERVER_ADDRESS" not in os.environ
+
+
+def test_a_server_error_becomes_its_last_meaningful_line():
+    from cluster.jobs import _last_line
+
+    text = ("Request failed with status code 500: Traceback (most recent call last):\n  File \"x\"\n"
+            "ValueError: Job with submission_id j1 already exists. "
+            "Please use a different submission_id.\n.\n.")
+    assert _last_line(text) == ("ValueError: Job with submission_id j1 already exists. "
+                                "Please use a different submission_id")
+
+
+def test_rayline_submit_needs_the_subcommand_of_a_command_group(capsys):
+    from rayline.cli import main
+
+    assert main(["submit", "--address", "http://127.0.0.1:9", "models"]) == 2  # before submitting
+    assert "rayline submit models: name its subcommand too" in capsys.readouterr().err
