@@ -64,11 +64,10 @@ def load_runtime_env(path: str, extra_env: dict[str, str] | None = None) -> dict
 def entrypoint(request: JobRequest, cwd: str | None = None) -> str:
     """The job's shell command: `rayline COMMAND ARGS`, run in `cwd` (default: this folder) when
     the node has it, else (a remote cluster) in the job's copy of the tree, saying so."""
-    folder = shlex.quote(cwd or os.getcwd())
-    note = shlex.quote(f"rayline: {cwd or os.getcwd()} is not on this node; relative paths resolve "
-                       "in the job's copy of the working tree")
-    return f"cd {folder} 2>/dev/null || echo {note} >&2; " + shlex.join(["rayline", request.command,
-                                                                        *request.args])
+    folder = cwd or os.getcwd()
+    note = f"rayline: {folder} is not on this node; relative paths resolve in the job's copy of the tree"
+    command = shlex.join(["rayline", request.command, *request.args])
+    return f"cd {shlex.quote(folder)} 2>/dev/null || echo {shlex.quote(note)} >&2; {command}"
 
 
 def submit_job(request: JobRequest) -> str:

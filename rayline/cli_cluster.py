@@ -72,12 +72,11 @@ def _cluster_start(args: argparse.Namespace) -> int:
 def _submit(args: argparse.Namespace) -> int:
     from cluster.errors import ConfigError
     from cluster.jobs import DEFAULT_JOB_ADDRESS, JobRequest, follow_job, submit_job
+    from rayline.cli import _parser
 
     env_address = os.environ.get("RAY_ADDRESS", "")
     address = args.address or (env_address if env_address.startswith("http") else DEFAULT_JOB_ADDRESS)
     request = JobRequest(args.job_command, tuple(args.job_args), address, args.job_id)
-    from rayline.cli import _parser
-
     parsed = _parser().parse_args([request.command, *request.args])  # a bad argument fails here
     if not hasattr(parsed, "run"):
         raise ConfigError(f"rayline submit {request.command}: name its subcommand too "
